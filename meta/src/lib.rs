@@ -1,0 +1,1 @@
+//! Reading upstare metadata (see FORMAT.md). Work in progress.

@@ -1,0 +1,1 @@
+//! The upstare runtime. Work in progress.
