@@ -1,1 +1,42 @@
-//! Reading upstare metadata (see FORMAT.md). Work in progress.
+//! Reading the metadata upstare-cc records in every object, executable and update module.
+//!
+//! The compiler emits the `upstare_meta` section as C data (see `FORMAT.md`); this crate decodes
+//! it into a [`Module`] of typed tables (units, types, globals, functions, points) addressed by
+//! typed ids, and renders it for `upstare-cc --dump-meta`. It reads either an ELF file (`.o`,
+//! executable or `.so`) or the raw bytes of the section (the runtime reads its own from memory).
+//!
+//! It knows nothing of C parsing, processes or the update language, and it never computes a
+//! layout: every size, alignment and offset here was computed by the C compiler.
+//!
+//! ```
+//! # fn demo(bytes: &[u8]) -> Result<(), upstare_meta::MetaError> {
+//! let module = upstare_meta::Module::from_elf(bytes)?;
+//! for (id, f) in module.functions.iter() {
+//!     println!("{id:?} {} has {} points", f.name, f.points.len());
+//! }
+//! print!("{}", upstare_meta::render_text(&module));
+//! # Ok(()) }
+//! ```
+
+mod decode;
+mod elf;
+mod error;
+mod ids;
+mod model;
+mod render;
+#[cfg(test)]
+mod testenc;
+
+pub use error::MetaError;
+pub use ids::{FuncId, GlobalId, Id, PointId, Table, TypeId, UnitId};
+pub use model::{
+    Callee, Field, FieldLayout, Function, FunctionFlags, Global, GlobalFlags, Local, LocalFlags, Module, Point,
+    PointKey, Type, Unit,
+};
+pub use render::{render_json, render_text};
+
+/// The name of the ELF section that holds the metadata.
+pub const SECTION_NAME: &str = "upstare_meta";
+
+/// The metadata format version this crate reads (the number in every unit entry).
+pub const FORMAT_VERSION: u64 = 1;
