@@ -1,0 +1,345 @@
+//! The update round: an explicit state machine shared by all threads.
+//!
+//! ```text
+//!            request_update          first arrival           all arrived / deadline
+//!   Idle ───────────────────▶ Requested ──────────▶ Parking ───────────────────────▶ Rebuilding
+//!    ▲                            │ deadline, nobody arrived                              │
+//!    └────────────────────────────┴───────────────────────────────────────────────────────┘
+//!                                              last rebuilding thread done
+//! ```
+//!
+//! * **Idle**: nothing requested; `__us_pending` is 0 (except in self-test mode, where it stays 1
+//!   so that every point enters the slow path and can be counted).
+//! * **Requested**: `__us_pending` is 1; every registered thread, at its next update point where
+//!   the stack walk allows it, *arrives*: `__us_point` returns 1 and the thread unwinds to its
+//!   root, then *parks* here.
+//! * **Parking**: at least one thread has arrived. When every registered thread that is not
+//!   blocked (in a wrapped blocking call) is parked, the round is complete; when the deadline
+//!   (`UPSTARE_SELFTEST_DEADLINE_MS`, default 100 ms, counted from the request) passes first, the
+//!   round is aborted. Either way the parked threads are released. Threads that never arrived
+//!   keep running: for a self-update of the same version their frames are consistent.
+//! * **Rebuilding**: released threads rebuild their stacks. `__us_pending` stays 1 because the
+//!   instrumented entries test it before `__us_rebuilding`. No new arrivals are accepted. When the
+//!   last of them has taken its last record, the round ends (Idle) and `__us_pending` is cleared.
+//!
+//! The next issue (a real version switch) inserts the transform between the end of parking and
+//! the release, and turns a deadline into an abort that rebuilds in the old version; the places
+//! are `release_locked` and `expire_locked`.
+//!
+//! All transitions happen under one mutex; the phase is mirrored in an atomic so that
+//! `__us_point` can filter without locking. Counters (`arriving`, `parked`, `rebuilding`) keep the
+//! invariant that the round cannot end while a thread that was told to unwind has not rebuilt:
+//! while `arriving > 0` the phase is Parking or Rebuilding.
+//!
+//! Deliberately not here: thread contexts, records and the stack walk (thread.rs, walk.rs),
+//! and anything about versions or metadata.
+
+use std::ffi::c_int;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The phases of a round; see the module documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Phase {
+    Idle = 0,
+    Requested = 1,
+    Parking = 2,
+    Rebuilding = 3,
+}
+
+impl Phase {
+    fn from_u8(v: u8) -> Phase {
+        match v {
+            1 => Phase::Requested,
+            2 => Phase::Parking,
+            3 => Phase::Rebuilding,
+            _ => Phase::Idle,
+        }
+    }
+}
+
+struct Round {
+    /// Registered threads (with a root), including parked and blocked ones.
+    registered: usize,
+    /// Registered threads inside a wrapped blocking call.
+    blocked: usize,
+    /// Threads told to unwind that have not parked yet.
+    arriving: usize,
+    /// Threads waiting for the release.
+    parked: usize,
+    /// Released threads that have not taken their last record yet.
+    rebuilding: usize,
+    /// Incremented at every release; a parked thread waits for it to change.
+    release_gen: u64,
+    /// Monotonic deadline of the current round, in nanoseconds.
+    deadline_ns: u64,
+}
+
+static ROUND: Mutex<Round> = Mutex::new(Round {
+    registered: 0,
+    blocked: 0,
+    arriving: 0,
+    parked: 0,
+    rebuilding: 0,
+    release_gen: 0,
+    deadline_ns: 0,
+});
+static RELEASED: Condvar = Condvar::new();
+static PHASE: AtomicU8 = AtomicU8::new(Phase::Idle as u8);
+
+static POINTS: AtomicU64 = AtomicU64::new(0);
+static COMPLETED: AtomicU64 = AtomicU64::new(0);
+static ABORTED: AtomicU64 = AtomicU64::new(0);
+static THREAD_REBUILDS: AtomicU64 = AtomicU64::new(0);
+
+static SELFTEST_EVERY: AtomicU64 = AtomicU64::new(0);
+static DEADLINE_MS: AtomicU64 = AtomicU64::new(100);
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+extern "C" {
+    static mut __us_pending: c_int;
+}
+
+fn pending() -> &'static AtomicI32 {
+    // SAFETY: `__us_pending` is a properly aligned `int` defined in abi.c that lives for the whole
+    // process; every Rust access goes through this atomic view, and C code only reads it.
+    unsafe { AtomicI32::from_ptr(std::ptr::addr_of_mut!(__us_pending)) }
+}
+
+fn set_pending(on: bool) {
+    pending().store(on as i32, Ordering::SeqCst);
+}
+
+fn now_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid out-parameter; CLOCK_MONOTONIC is always available on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+fn lock() -> MutexGuard<'static, Round> {
+    // A poisoned lock can only come from a panic inside this module, which is caught at the ABI
+    // boundary and aborts the process; the counters themselves are never left half-updated.
+    ROUND.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn set_phase(p: Phase) {
+    PHASE.store(p as u8, Ordering::SeqCst);
+}
+
+/// The current phase (a snapshot).
+pub fn phase() -> Phase {
+    Phase::from_u8(PHASE.load(Ordering::Acquire))
+}
+
+/// Reads `UPSTARE_SELFTEST_EVERY`, `UPSTARE_SELFTEST_DEADLINE_MS` and `UPSTARE_VERBOSE`.
+pub fn configure_from_env() {
+    let num = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(n) = num("UPSTARE_SELFTEST_EVERY") {
+        SELFTEST_EVERY.store(n, Ordering::SeqCst);
+        if n > 0 {
+            set_pending(true);
+        }
+    }
+    if let Some(ms) = num("UPSTARE_SELFTEST_DEADLINE_MS") {
+        DEADLINE_MS.store(ms, Ordering::SeqCst);
+    }
+    VERBOSE.store(
+        std::env::var("UPSTARE_VERBOSE").map(|v| v != "0" && !v.is_empty()).unwrap_or(false),
+        Ordering::SeqCst,
+    );
+}
+
+fn selftest() -> bool {
+    SELFTEST_EVERY.load(Ordering::Relaxed) != 0
+}
+
+/// Starts a round if none is in progress. Returns whether this call started one.
+pub fn request_update() -> bool {
+    if phase() != Phase::Idle {
+        return false;
+    }
+    let mut r = lock();
+    if phase() != Phase::Idle {
+        return false;
+    }
+    r.deadline_ns = now_ns() + DEADLINE_MS.load(Ordering::Relaxed) * 1_000_000;
+    set_pending(true);
+    set_phase(Phase::Requested);
+    true
+}
+
+/// Counts an update point reached (slow path) and, in self-test mode, requests a round at every
+/// N-th. Returns whether the current round accepts arrivals, i.e. whether the caller should
+/// consider unwinding.
+pub fn on_point() -> bool {
+    let n = POINTS.fetch_add(1, Ordering::Relaxed) + 1;
+    let every = SELFTEST_EVERY.load(Ordering::Relaxed);
+    if every != 0 && n % every == 0 {
+        request_update();
+    }
+    matches!(phase(), Phase::Requested | Phase::Parking)
+}
+
+/// The calling thread's walk allowed it to unwind: join the round if it still accepts arrivals.
+/// On true, the caller must unwind to its root and call `park`.
+pub fn try_arrive() -> bool {
+    let mut r = lock();
+    if !matches!(phase(), Phase::Requested | Phase::Parking) {
+        return false;
+    }
+    if now_ns() >= r.deadline_ns {
+        expire_locked(&mut r);
+        return false;
+    }
+    r.arriving += 1;
+    set_phase(Phase::Parking);
+    true
+}
+
+/// A thread that could not unwind now (its walk said no) checks whether the round has expired.
+pub fn check_deadline() {
+    if !matches!(phase(), Phase::Requested | Phase::Parking) {
+        return;
+    }
+    let mut r = lock();
+    if matches!(phase(), Phase::Requested | Phase::Parking) && now_ns() >= r.deadline_ns {
+        expire_locked(&mut r);
+    }
+}
+
+/// Called at the root by a thread that arrived and has fully unwound. Blocks until the round
+/// releases it; on return the thread must rebuild and later call `rebuild_done`.
+pub fn park() {
+    let mut r = lock();
+    r.arriving -= 1;
+    THREAD_REBUILDS.fetch_add(1, Ordering::Relaxed);
+    if phase() == Phase::Rebuilding {
+        // The round was released (deadline) while this thread was unwinding.
+        r.rebuilding += 1;
+        return;
+    }
+    r.parked += 1;
+    let gen = r.release_gen;
+    check_complete_locked(&mut r);
+    while r.release_gen == gen {
+        let now = now_ns();
+        if now >= r.deadline_ns {
+            expire_locked(&mut r);
+            break;
+        }
+        let wait = Duration::from_nanos(r.deadline_ns - now);
+        r = RELEASED.wait_timeout(r, wait).unwrap_or_else(|e| e.into_inner()).0;
+    }
+}
+
+/// A released thread took its last record.
+pub fn rebuild_done() {
+    let mut r = lock();
+    r.rebuilding -= 1;
+    if r.rebuilding == 0 && r.arriving == 0 && phase() == Phase::Rebuilding {
+        finish_locked(&mut r);
+    }
+}
+
+/// A thread with a root starts taking part in rounds.
+pub fn register() {
+    lock().registered += 1;
+}
+
+/// A registered thread ends (return or pthread_exit); the round may now be complete.
+pub fn unregister() {
+    let mut r = lock();
+    r.registered -= 1;
+    check_complete_locked(&mut r);
+}
+
+/// A registered thread enters a blocking call that cannot reach an update point.
+pub fn blocking_enter() {
+    let mut r = lock();
+    r.blocked += 1;
+    check_complete_locked(&mut r);
+}
+
+/// The thread returned from its blocking call and counts again.
+pub fn blocking_leave() {
+    lock().blocked -= 1;
+}
+
+fn check_complete_locked(r: &mut Round) {
+    if matches!(phase(), Phase::Requested | Phase::Parking)
+        && r.parked > 0
+        && r.arriving == 0
+        && r.parked >= r.registered.saturating_sub(r.blocked)
+    {
+        COMPLETED.fetch_add(1, Ordering::Relaxed);
+        release_locked(r);
+    }
+}
+
+/// Releases every parked thread to rebuild. (The next issue transforms state before this.)
+fn release_locked(r: &mut Round) {
+    r.rebuilding += r.parked;
+    r.parked = 0;
+    r.release_gen += 1;
+    set_phase(Phase::Rebuilding);
+    RELEASED.notify_all();
+    if r.rebuilding == 0 && r.arriving == 0 {
+        finish_locked(r);
+    }
+}
+
+/// The deadline passed before every thread arrived: release whoever is parked (they rebuild the
+/// state they left), or end the round if nobody arrived.
+fn expire_locked(r: &mut Round) {
+    ABORTED.fetch_add(1, Ordering::Relaxed);
+    if r.parked + r.arriving > 0 {
+        release_locked(r);
+    } else {
+        finish_locked(r);
+    }
+}
+
+fn finish_locked(_r: &mut Round) {
+    set_phase(Phase::Idle);
+    if !selftest() {
+        set_pending(false);
+    }
+}
+
+/// Counters since start-up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stats {
+    /// Rounds in which every registered, unblocked thread parked and rebuilt.
+    pub completed: u64,
+    /// Rounds ended by the deadline.
+    pub aborted: u64,
+    /// Update points that entered the slow path.
+    pub points: u64,
+    /// Individual thread unwind-and-rebuilds, over all rounds.
+    pub thread_rebuilds: u64,
+}
+
+pub fn stats() -> Stats {
+    Stats {
+        completed: COMPLETED.load(Ordering::Relaxed),
+        aborted: ABORTED.load(Ordering::Relaxed),
+        points: POINTS.load(Ordering::Relaxed),
+        thread_rebuilds: THREAD_REBUILDS.load(Ordering::Relaxed),
+    }
+}
+
+/// Prints the counters to stderr when `UPSTARE_VERBOSE` is set (registered with atexit).
+pub extern "C" fn report_at_exit() {
+    let _ = std::panic::catch_unwind(|| {
+        if VERBOSE.load(Ordering::Relaxed) {
+            let s = stats();
+            eprintln!(
+                "upstare: self-updates={} aborted-rounds={} points={} thread-rebuilds={}",
+                s.completed, s.aborted, s.points, s.thread_rebuilds
+            );
+        }
+    });
+}
