@@ -1,6 +1,29 @@
-//! Instrumentation of one preprocessed translation unit (work in progress: passes text through).
+//! Instrumentation of one preprocessed translation unit.
+//!
+//! Pipeline: parse with lang-c, map offsets to original lines (line markers), analyse the unit
+//! (which calls may unwind, which functions need points), rewrite every function that needs
+//! points (func.rs), and splice the new definitions into the preprocessed text by span, back to
+//! front, keeping line markers true after each one. Everything outside those definitions is
+//! left byte for byte as the preprocessor produced it. Metadata for the unit, its globals and
+//! its types is appended at the end (meta_emit.rs).
+//!
+//! Functions from system headers are never touched. A variadic function whose callees may
+//! unwind is not instrumented (its `va_list` points into its own frame, which a rebuild cannot
+//! recreate); it is placed in the section `upstare_pinned` and never inlined, so that the
+//! runtime sees its frame and refuses to unwind through it.
 
-use crate::diag::CDiagnostic;
+mod analysis;
+mod func;
+mod lines;
+mod meta_emit;
+
+use std::collections::HashSet;
+
+use lang_c::ast::*;
+
+use crate::diag::{CDiagnostic, Severity};
+use analysis::UnitFacts;
+use lines::LineMap;
 
 /// What the driver tells the instrumenter about the unit.
 #[derive(Debug, Clone, Default)]
@@ -9,9 +32,225 @@ pub struct Options {
     pub source_name: String,
 }
 
+/// The runtime ABI, pasted at the top of every instrumented unit.
+const ABI: &str = include_str!("../../../runtime/include/upstare_rt.h");
+
+const PROLOGUE: &str = "#pragma GCC diagnostic ignored \"-Wunused-label\"\n\
+#pragma GCC diagnostic ignored \"-Wunused-variable\"\n\
+#pragma GCC diagnostic ignored \"-Wunused-but-set-variable\"\n\
+#pragma GCC diagnostic ignored \"-Wmaybe-uninitialized\"\n\
+#pragma GCC diagnostic ignored \"-Wuninitialized\"\n";
+
 /// Instruments one preprocessed unit: returns the C text to hand to `cc -x cpp-output`, or the
 /// diagnostics that stop the unit from being compiled. Warnings come back with the text.
 pub fn instrument(preprocessed: &str, opts: &Options) -> Result<(String, Vec<CDiagnostic>), Vec<CDiagnostic>> {
-    let _ = opts;
-    Ok((preprocessed.to_string(), Vec::new()))
+    let lines = LineMap::new(preprocessed);
+    let config = lang_c::driver::Config::with_gcc();
+    let parse = match lang_c::driver::parse_preprocessed(&config, preprocessed.to_string()) {
+        Ok(p) => p,
+        Err(e) => return Err(vec![parse_error(preprocessed, &lines, &e)]),
+    };
+    let source_name = if opts.source_name.is_empty() { lines.main_file().to_string() } else { opts.source_name.clone() };
+    let facts = UnitFacts::analyse(&parse.unit, &lines);
+    let mut diags = Vec::new();
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    for ext in &parse.unit.0 {
+        let ExternalDeclaration::FunctionDefinition(def) = &ext.node else { continue };
+        let origin = lines.origin(ext.span.start);
+        if origin.system {
+            continue;
+        }
+        let Some(name) = analysis::declarator_name(&def.node.declarator.node).map(str::to_string) else { continue };
+        let is_main = name == "main";
+        let after = after_marker(&lines, ext.span.end);
+        if is_variadic(&def.node.declarator.node) {
+            if facts.instrumented(&name) {
+                let text = format!(
+                    "__attribute__((section(\"upstare_pinned\"), noinline, noclone)) {}",
+                    &preprocessed[ext.span.start..ext.span.end]
+                );
+                edits.push((ext.span.start, ext.span.end, text));
+            }
+            continue;
+        }
+        if facts.instrumented(&name) {
+            let rw = func::FnRewriter::new(preprocessed, &lines, &facts, &source_name, &mut diags);
+            if let Some(r) = rw.rewrite(def, is_main) {
+                edits.push((ext.span.start, ext.span.end, format!("{}{after}", r.text)));
+            }
+        } else {
+            let fm = meta_emit::function_entry(&source_name, &name, 0, origin.line, false);
+            if is_main {
+                // Renamed, so that the runtime's `main` starts it; C's implicit `return 0` of
+                // main does not hold for another name.
+                let ident = analysis::declarator_ident(&def.node.declarator.node).expect("named");
+                let body = &def.node.statement.span;
+                let mut t = String::new();
+                t.push_str(&preprocessed[ext.span.start..ident.span.start]);
+                t.push_str("__us_main");
+                t.push_str(&preprocessed[ident.span.end..body.start + 1]);
+                t.push_str(&fm);
+                t.push_str(&preprocessed[body.start + 1..body.end - 1]);
+                t.push_str("\nreturn 0;\n}");
+                t.push_str(&after);
+                edits.push((ext.span.start, ext.span.end, t));
+            } else {
+                let body = &def.node.statement.span;
+                edits.push((body.start + 1, body.start + 1, fm));
+            }
+        }
+    }
+    if diags.iter().any(CDiagnostic::is_error) {
+        return Err(diags);
+    }
+    let mut out = String::with_capacity(preprocessed.len() * 2);
+    // The header's include guard is a preprocessor directive, which `-x cpp-output` does not
+    // run: paste the declarations without directive lines.
+    for line in ABI.lines().filter(|l| !l.starts_with('#')) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str(PROLOGUE);
+    let mut pos = 0;
+    edits.sort_by_key(|e| e.0);
+    for (s, e, t) in &edits {
+        out.push_str(&preprocessed[pos..*s]);
+        out.push_str(t);
+        pos = *e;
+    }
+    out.push_str(&preprocessed[pos..]);
+    out.push('\n');
+    out.push_str(&meta_emit::unit_entry(&source_name));
+    out.push_str(&unit_metadata(&parse.unit, preprocessed, &lines, &source_name));
+    Ok((out, diags))
+}
+
+/// A line marker that puts the text after `offset` back on its original line.
+fn after_marker(lines: &LineMap, offset: usize) -> String {
+    let o = lines.origin(offset);
+    format!("\n# {} {}\n{}", o.line, meta_emit::c_string(o.file), " ".repeat(o.column.saturating_sub(1) as usize))
+}
+
+fn is_variadic(d: &Declarator) -> bool {
+    matches!(
+        analysis::innermost_derivation(d).map(|x| &x.node),
+        Some(DerivedDeclarator::Function(f)) if f.node.ellipsis == Ellipsis::Some
+    )
+}
+
+/// Metadata for the unit's file-scope objects and struct/union types from user files.
+fn unit_metadata(unit: &TranslationUnit, src: &str, lines: &LineMap, source: &str) -> String {
+    let mut out = String::new();
+    let mut seen_globals = HashSet::new();
+    let mut seen_types = HashSet::new();
+    let text = |s: &lang_c::span::Span| &src[s.start..s.end];
+    for ext in &unit.0 {
+        let ExternalDeclaration::Declaration(d) = &ext.node else { continue };
+        if lines.origin(ext.span.start).system {
+            continue;
+        }
+        let storage: Vec<&StorageClassSpecifier> = d
+            .node
+            .specifiers
+            .iter()
+            .filter_map(|s| match &s.node {
+                DeclarationSpecifier::StorageClass(c) => Some(&c.node),
+                _ => None,
+            })
+            .collect();
+        let is_typedef = storage.contains(&&StorageClassSpecifier::Typedef);
+        // Struct and union definitions.
+        for s in &d.node.specifiers {
+            let DeclarationSpecifier::TypeSpecifier(t) = &s.node else { continue };
+            let TypeSpecifier::Struct(st) = &t.node else { continue };
+            let Some(decls) = &st.node.declarations else { continue };
+            let kw = if st.node.kind.node == StructKind::Struct { "struct" } else { "union" };
+            let (name, cty) = match (&st.node.identifier, is_typedef) {
+                (Some(id), _) => (format!("{kw} {}", id.node.name), format!("{kw} {}", id.node.name)),
+                (None, true) => match d.node.declarators.first().and_then(|i| analysis::declarator_name(&i.node.declarator.node)) {
+                    Some(n) if d.node.declarators[0].node.declarator.node.derived.is_empty() => (n.to_string(), n.to_string()),
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            if !seen_types.insert(name.clone()) {
+                continue;
+            }
+            let mut fields = Vec::new();
+            for sd in decls {
+                let StructDeclaration::Field(f) = &sd.node else { continue };
+                let spec: Vec<&str> = f.node.specifiers.iter().map(|s| text(&s.span)).collect();
+                let mut spec = spec.join(" ");
+                if let Some(i) = spec.find('{') {
+                    spec = spec[..i].trim().to_string();
+                }
+                for sdecl in &f.node.declarators {
+                    let Some(decl) = &sdecl.node.declarator else { continue };
+                    let Some(id) = analysis::declarator_ident(&decl.node) else { continue };
+                    let rest = format!("{}{}", &src[decl.span.start..id.span.start], &src[id.span.end..decl.span.end]);
+                    let ty = format!("{spec} {}", rest.trim()).trim().to_string();
+                    let bits = sdecl.node.bit_width.as_ref().map(|b| format!("({})", text(&b.span)));
+                    fields.push((id.node.name.clone(), ty, bits));
+                }
+            }
+            out.push_str(&meta_emit::type_entry(&name, &cty, &fields));
+        }
+        if is_typedef || storage.contains(&&StorageClassSpecifier::Extern) {
+            continue;
+        }
+        let internal = storage.contains(&&StorageClassSpecifier::Static);
+        for i in &d.node.declarators {
+            let decl = &i.node.declarator;
+            if analysis::is_function_declarator(&decl.node) {
+                continue;
+            }
+            let Some(id) = analysis::declarator_ident(&decl.node) else { continue };
+            let unknown_size = matches!(
+                analysis::innermost_derivation(&decl.node).map(|x| &x.node),
+                Some(DerivedDeclarator::Array(a)) if matches!(a.node.size, ArraySize::Unknown)
+            );
+            if unknown_size && i.node.initializer.is_none() {
+                continue;
+            }
+            let name = id.node.name.clone();
+            if !seen_globals.insert(name.clone()) {
+                continue;
+            }
+            let key = if internal { format!("{source}/{name}") } else { name.clone() };
+            let spec: Vec<&str> = d
+                .node
+                .specifiers
+                .iter()
+                .filter(|s| !matches!(s.node, DeclarationSpecifier::StorageClass(_)))
+                .map(|s| text(&s.span))
+                .collect();
+            let mut spec = spec.join(" ");
+            if let Some(i) = spec.find('{') {
+                spec = spec[..i].trim().to_string();
+            }
+            let rest = format!("{}{}", &src[decl.span.start..id.span.start], &src[id.span.end..decl.span.end]);
+            let ty = format!("{spec} {}", rest.trim()).trim().to_string();
+            let is_const = d.node.specifiers.iter().any(|s| matches!(&s.node, DeclarationSpecifier::TypeQualifier(q) if q.node == TypeQualifier::Const));
+            let flags = (internal as u32) | if is_const { 4 } else { 0 };
+            out.push_str(&meta_emit::global_entry(&key, &name, &ty, &name, flags));
+        }
+    }
+    out
+}
+
+/// A parse error located in the original source, with a hint for GNU forms lang-c rejects.
+fn parse_error(src: &str, lines: &LineMap, e: &lang_c::driver::SyntaxError) -> CDiagnostic {
+    let offset = e.offset.min(src.len());
+    let o = lines.origin(offset);
+    let line_start = src[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line_end = src[offset..].find('\n').map(|i| offset + i).unwrap_or(src.len());
+    let line_text = &src[line_start..line_end];
+    let (message, help) = if line_text.contains("goto *") || line_text.contains("goto*") || line_text.contains("&&") && e.expected.contains("identifier") {
+        ("computed goto (`goto *p` / `&&label`) is not supported by upstare-cc".to_string(), Some("use a switch statement instead of a jump table".to_string()))
+    } else {
+        let mut exp: Vec<&str> = e.expected.iter().copied().collect();
+        exp.sort();
+        (format!("cannot parse this C (expected one of: {})", exp.join(" ")), Some("upstare-cc parses C11 with common GNU extensions; this construct is not supported".to_string()))
+    };
+    CDiagnostic { severity: Severity::Error, file: o.file.to_string(), line: o.line, column: o.column, message, help }
 }
