@@ -66,16 +66,28 @@ pub extern "C" fn __us_point(_fn: *const UsFn, _point: c_uint) -> c_int {
     })
 }
 
+/// After k failed walks in a row a thread skips the walk at its next 2^k - 1 points, k <= this.
+const MAX_WALK_BACKOFF_LOG2: u32 = 8;
+
 fn unwind_now(c: &crate::thread::ThreadCtx) -> bool {
     // SAFETY: `rebuilding` points to this thread's `__us_rebuilding`.
     let rebuilding = unsafe { *c.rebuilding } != 0;
     if !coord::on_point() || !c.registered || c.blocked || rebuilding {
         return false;
     }
-    if !walk::may_unwind(c.root_mark, c.root_fn) {
+    if c.walk_skip.get() > 0 {
+        c.walk_skip.set(c.walk_skip.get() - 1);
         coord::check_deadline();
         return false;
     }
+    if !walk::may_unwind(c.root_mark, c.root_fn) {
+        let f = (c.walk_failures.get() + 1).min(MAX_WALK_BACKOFF_LOG2);
+        c.walk_failures.set(f);
+        c.walk_skip.set((1 << f) - 1);
+        coord::check_deadline();
+        return false;
+    }
+    c.walk_failures.set(0);
     coord::try_arrive()
 }
 

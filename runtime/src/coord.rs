@@ -93,6 +93,10 @@ static POINTS: AtomicU64 = AtomicU64::new(0);
 static COMPLETED: AtomicU64 = AtomicU64::new(0);
 static ABORTED: AtomicU64 = AtomicU64::new(0);
 static THREAD_REBUILDS: AtomicU64 = AtomicU64::new(0);
+static MAX_PARKED: AtomicU64 = AtomicU64::new(0);
+/// Mirror of the current round's deadline, so that threads that cannot unwind can check it
+/// without the lock.
+static DEADLINE_NS: AtomicU64 = AtomicU64::new(0);
 
 static SELFTEST_EVERY: AtomicU64 = AtomicU64::new(0);
 static DEADLINE_MS: AtomicU64 = AtomicU64::new(100);
@@ -166,6 +170,7 @@ pub fn request_update() -> bool {
         return false;
     }
     r.deadline_ns = now_ns() + DEADLINE_MS.load(Ordering::Relaxed) * 1_000_000;
+    DEADLINE_NS.store(r.deadline_ns, Ordering::Relaxed);
     set_pending(true);
     set_phase(Phase::Requested);
     true
@@ -201,7 +206,9 @@ pub fn try_arrive() -> bool {
 
 /// A thread that could not unwind now (its walk said no) checks whether the round has expired.
 pub fn check_deadline() {
-    if !matches!(phase(), Phase::Requested | Phase::Parking) {
+    if !matches!(phase(), Phase::Requested | Phase::Parking)
+        || now_ns() < DEADLINE_NS.load(Ordering::Relaxed)
+    {
         return;
     }
     let mut r = lock();
@@ -281,6 +288,7 @@ fn check_complete_locked(r: &mut Round) {
 
 /// Releases every parked thread to rebuild. (The next issue transforms state before this.)
 fn release_locked(r: &mut Round) {
+    MAX_PARKED.fetch_max(r.parked as u64, Ordering::Relaxed);
     r.rebuilding += r.parked;
     r.parked = 0;
     r.release_gen += 1;
@@ -320,6 +328,8 @@ pub struct Stats {
     pub points: u64,
     /// Individual thread unwind-and-rebuilds, over all rounds.
     pub thread_rebuilds: u64,
+    /// Most threads released together in one round.
+    pub max_parked: u64,
 }
 
 pub fn stats() -> Stats {
@@ -328,6 +338,7 @@ pub fn stats() -> Stats {
         aborted: ABORTED.load(Ordering::Relaxed),
         points: POINTS.load(Ordering::Relaxed),
         thread_rebuilds: THREAD_REBUILDS.load(Ordering::Relaxed),
+        max_parked: MAX_PARKED.load(Ordering::Relaxed),
     }
 }
 
@@ -337,8 +348,9 @@ pub extern "C" fn report_at_exit() {
         if VERBOSE.load(Ordering::Relaxed) {
             let s = stats();
             eprintln!(
-                "upstare: self-updates={} aborted-rounds={} points={} thread-rebuilds={}",
-                s.completed, s.aborted, s.points, s.thread_rebuilds
+                "upstare: self-updates={} aborted-rounds={} points={} thread-rebuilds={} \
+                 max-threads-per-round={}",
+                s.completed, s.aborted, s.points, s.thread_rebuilds, s.max_parked
             );
         }
     });

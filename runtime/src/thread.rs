@@ -46,6 +46,10 @@ pub struct ThreadCtx {
     /// Set while this thread is inside the runtime's slow paths (holding or about to take the
     /// round lock); a signal handler that reaches an update point meanwhile is told "not now".
     pub in_runtime: Cell<bool>,
+    /// Points to let pass without a stack walk after walks said "not now" (exponential backoff,
+    /// so that a comparator called a million times by qsort does not walk a million times).
+    pub walk_skip: Cell<u32>,
+    pub walk_failures: Cell<u32>,
 }
 
 thread_local! {
@@ -109,6 +113,8 @@ pub fn current_or_init() -> *mut ThreadCtx {
         registered: false,
         blocked: false,
         in_runtime: Cell::new(false),
+        walk_skip: Cell::new(0),
+        walk_failures: Cell::new(0),
     }));
     CTX.with(|c| c.set(ctx));
     // SAFETY: the key exists; the value is the context, freed by `ctx_destructor` or `end`.

@@ -103,9 +103,6 @@ extern "C" fn trace(ctx: *mut UnwindContext, arg: *mut c_void) -> _Unwind_Reason
         let ip = _Unwind_GetIP(ctx);
         let cfa = _Unwind_GetCFA(ctx);
         st.frames += 1;
-        if std::env::var_os("US_DEBUG_WALK").is_some() {
-            eprintln!("frame ip={ip:#x} cfa={cfa:#x} mark={:#x} root_fn={:#x} in_text={} encl={:#x}", st.root_mark, st.root_fn, st.text.contains(ip.wrapping_sub(1)), _Unwind_FindEnclosingFunction((ip.wrapping_sub(1)) as *mut c_void) as usize);
-        }
         if ip == 0 {
             st.verdict = Some(false);
             return URC_END_OF_STACK;
