@@ -1,0 +1,11 @@
+/* `int main(void)` with a loop, returning a non-zero status. */
+#include <stdio.h>
+
+static int work(int n) { int s = 0; for (int i = 0; i < n; i++) s += i * i % 7; return s; }
+
+int main(void) {
+    int s = 0;
+    for (int i = 0; i < 30; i++) s += work(i);
+    printf("s=%d\n", s);
+    return s % 5 + 1;
+}
