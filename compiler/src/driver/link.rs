@@ -6,7 +6,7 @@
 //! ```text
 //! $UPSTARE_CC <user inputs and link flags, in order> -o OUT
 //!     -Wl,--undefined=SYM...  -Wl,--dynamic-list=TMP/exports.dynlist
-//!     <runtime>/libupstare_runtime.a -Wl,--wrap=pthread_create
+//!     <runtime>/libupstare_runtime.a -Wl,--wrap=pthread_create -Wl,--wrap=...
 //!     -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 //! ```
 //!
@@ -16,20 +16,23 @@
 //! - The system libraries are those `rustc --print native-static-libs` lists for a staticlib on
 //!   this target ([`RUNTIME_SYSTEM_LIBS`]); with glibc 2.34 and later most are empty stubs, and
 //!   `-lgcc_s` provides the unwinder Rust's std needs.
-//! - `--wrap=pthread_create` sends every thread creation through the runtime's
-//!   `__wrap_pthread_create` (it gives each thread a root to unwind to). It applies to every
-//!   object in the link, the runtime's own Rust code included.
+//! - `--wrap=F` for every `__wrap_F` the runtime archive defines: `pthread_create` goes through
+//!   the runtime so that each thread has a root to unwind to, blocking calls so that a pending
+//!   update can wake them. The list comes from the archive's symbol table, so the runtime alone
+//!   decides what it wraps. `--wrap` applies to every object in the link, the runtime's own Rust
+//!   code included (its `__real_F` calls are the way out).
 //! - The runtime's ABI symbols (`__us_*` except `__us_main`, `upstare_*`, `__wrap_*`) are listed
 //!   from the archive's symbol table, exported with `--dynamic-list` so that an update module
 //!   loaded with `dlopen` binds to the executable's runtime, and forced in with `--undefined` so
 //!   that the archive member defining one is linked even when the program itself never calls it.
 //!
 //! An **update module** (`-shared`) is linked without the runtime (it resolves the runtime's
-//! symbols from the executable it is loaded into):
+//! symbols from the executable it is loaded into), with the same `--wrap` flags (read from the
+//! runtime archive, which must therefore exist):
 //!
 //! ```text
 //! $UPSTARE_CC <user inputs and link flags> -shared -o OUT.so
-//!     -Wl,--version-script=TMP/module.ver -Wl,-Bsymbolic -Wl,--wrap=pthread_create
+//!     -Wl,--version-script=TMP/module.ver -Wl,-Bsymbolic -Wl,--wrap=pthread_create ...
 //! ```
 //!
 //! The version script makes every symbol of the module local except [`MODULE_EXPORTS`], so that
@@ -47,9 +50,6 @@ use super::error::DriverError;
 /// Libraries the runtime archive (a Rust staticlib) needs, from `rustc --print native-static-libs`.
 pub const RUNTIME_SYSTEM_LIBS: &[&str] = &["-lgcc_s", "-lutil", "-lrt", "-lpthread", "-lm", "-ldl", "-lc"];
 
-/// Library functions the runtime interposes on with `ld --wrap`.
-pub const WRAPPED: &[&str] = &["pthread_create"];
-
 /// The only symbols an update module exports: the new version's root function, which the
 /// runtime looks up with `dlsym` to rebuild the main thread. Add here what the runtime needs to
 /// find in a module by name; nothing else should be visible.
@@ -60,8 +60,17 @@ fn is_runtime_export(name: &str) -> bool {
     (name.starts_with("__us_") || name.starts_with("upstare_") || name.starts_with("__wrap_")) && name != "__us_main"
 }
 
-/// The runtime ABI symbols defined by the archive at `path`, sorted.
-pub fn runtime_exports(path: &Path) -> Result<Vec<String>, DriverError> {
+/// What the link needs to know about the runtime archive, from its symbol table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuntimeSymbols {
+    /// ABI symbols exported to update modules, sorted.
+    pub exports: Vec<String>,
+    /// Functions `F` for which the runtime defines `__wrap_F`, sorted.
+    pub wrapped: Vec<String>,
+}
+
+/// Reads the runtime archive's symbol table.
+pub fn runtime_symbols(path: &Path) -> Result<RuntimeSymbols, DriverError> {
     let data = fs::read(path).map_err(|source| DriverError::Io { what: "read", path: path.into(), source })?;
     let archive_err = |source| DriverError::RuntimeArchive { path: path.into(), source };
     let archive = ArchiveFile::parse(&*data).map_err(archive_err)?;
@@ -78,7 +87,8 @@ pub fn runtime_exports(path: &Path) -> Result<Vec<String>, DriverError> {
     }
     names.sort();
     names.dedup();
-    Ok(names)
+    let wrapped = names.iter().filter_map(|n| n.strip_prefix("__wrap_")).map(String::from).collect();
+    Ok(RuntimeSymbols { exports: names, wrapped })
 }
 
 /// The `--dynamic-list` file that exports `symbols` from an executable.
@@ -102,19 +112,19 @@ pub fn module_version_script() -> String {
 }
 
 /// What follows the user's inputs when linking an executable.
-pub fn executable_tail(runtime: &Path, exports: &[String], dynlist: &Path) -> Vec<String> {
-    let mut args: Vec<String> = exports.iter().map(|s| format!("-Wl,--undefined={s}")).collect();
+pub fn executable_tail(runtime: &Path, syms: &RuntimeSymbols, dynlist: &Path) -> Vec<String> {
+    let mut args: Vec<String> = syms.exports.iter().map(|s| format!("-Wl,--undefined={s}")).collect();
     args.push(format!("-Wl,--dynamic-list={}", dynlist.display()));
     args.push(runtime.display().to_string());
-    args.extend(WRAPPED.iter().map(|w| format!("-Wl,--wrap={w}")));
+    args.extend(syms.wrapped.iter().map(|w| format!("-Wl,--wrap={w}")));
     args.extend(RUNTIME_SYSTEM_LIBS.iter().map(|s| s.to_string()));
     args
 }
 
 /// What follows the user's inputs when linking an update module.
-pub fn module_tail(version_script: &Path) -> Vec<String> {
+pub fn module_tail(syms: &RuntimeSymbols, version_script: &Path) -> Vec<String> {
     let mut args = vec![format!("-Wl,--version-script={}", version_script.display()), "-Wl,-Bsymbolic".to_string()];
-    args.extend(WRAPPED.iter().map(|w| format!("-Wl,--wrap={w}")));
+    args.extend(syms.wrapped.iter().map(|w| format!("-Wl,--wrap={w}")));
     args
 }
 

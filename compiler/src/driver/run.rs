@@ -283,17 +283,20 @@ impl<'a> Builder<'a> {
         args.extend(["-o".into(), out.into()]);
         if self.config.no_runtime {
             // Debugging switch: a plain cc link, no runtime, no exports.
-        } else if self.b.shared {
+            return self.tools.run(args);
+        }
+        let runtime = runtime_path::find(self.config)?;
+        let syms = link::runtime_symbols(&runtime)?;
+        let tail = if self.b.shared {
             let script = self.temps.path.join("module.ver");
             write(&script, link::module_version_script().as_bytes())?;
-            args.extend(link::module_tail(&script).into_iter().map(OsString::from));
+            link::module_tail(&syms, &script)
         } else {
-            let runtime = runtime_path::find(self.config)?;
-            let exports = link::runtime_exports(&runtime)?;
             let dynlist = self.temps.path.join("exports.dynlist");
-            write(&dynlist, link::dynamic_list(&exports).as_bytes())?;
-            args.extend(link::executable_tail(&runtime, &exports, &dynlist).into_iter().map(OsString::from));
-        }
+            write(&dynlist, link::dynamic_list(&syms.exports).as_bytes())?;
+            link::executable_tail(&runtime, &syms, &dynlist)
+        };
+        args.extend(tail.into_iter().map(OsString::from));
         self.tools.run(args)
     }
 }
