@@ -1,14 +1,51 @@
 /* single.c: a single-threaded program instrumented by hand with the real upstare_rt.h ABI, in
  * the form upstare-cc emits: a recursive function with an entry point and a call point, a loop
  * with boxed (address-taken) locals including an array, a call in a condition hoisted into a
- * temporary, and `__us_main` with a loop around a call. It prints checksums that must not change
+ * temporary, a signal handler with a loop point entered through `raise` (the runtime must never
+ * unwind it: its caller is the kernel's __restore_rt in libc), and `__us_main` with a loop
+ * around a call. It prints checksums that must not change
  * when the runtime forces self-updates (UPSTARE_SELFTEST_EVERY). Not a test of the compiler. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "upstare_rt.h"
 
 static void bump(long *acc, int v) { *acc += v; } /* leaf: no point, no check after calls */
+
+/* Signal handler with a loop point (0). Never unwound; the save path exists because the
+ * compiler cannot know. */
+static volatile long sig_total;
+struct on_sig_r { int sig; int j; long t; };
+static void on_sig(int sig)
+{
+    static const struct __us_fn __us_fd = { __FILE__, "on_sig", 1 };
+    int j;
+    long t = 0;
+    if (__builtin_expect(__us_pending, 0) && __us_rebuilding)
+        goto __us_rebuild;
+    for (j = 0; j < 10; j++) {
+        if (__builtin_expect(__us_pending, 0) && __us_point(&__us_fd, 0))
+            goto __us_p0;
+    __us_r0:
+        t += j * sig;
+    }
+    sig_total += t;
+    return;
+__us_p0: __attribute__((cold));
+    {
+        struct on_sig_r *r = __us_save(&__us_fd, 0, sizeof *r, _Alignof(struct on_sig_r));
+        r->sig = sig; r->j = j; r->t = t;
+        return;
+    }
+__us_rebuild: __attribute__((cold));
+    {
+        (void)__us_resume(&__us_fd);
+        struct on_sig_r *r = __us_record();
+        sig = r->sig; j = r->j; t = r->t;
+        goto __us_r0;
+    }
+}
 
 /* Recursive: an entry point (0) and a call point (1). */
 struct rec_r { int n; };
@@ -86,6 +123,8 @@ static long work(int n)
             goto __us_p1;
         if (__us_t1 % 3 == 0)
             (*__us_bx_acc) ^= i;
+        if (i % 97 == 0)
+            raise(SIGUSR1); /* external call, runs on_sig synchronously: no unwind check */
     }
     {
         long ret = (*__us_bx_acc) + (*__us_bx_arr)[0] + (*__us_bx_arr)[3];
@@ -127,6 +166,7 @@ int __us_main(int argc, char **argv, char **envp)
     long __us_t1;
     if (__builtin_expect(__us_pending, 0) && __us_rebuilding)
         goto __us_rebuild;
+    signal(SIGUSR1, on_sig);
     total = 0;
     w = 0;
     for (round = 0; round < 4; round++) {
@@ -144,7 +184,7 @@ int __us_main(int argc, char **argv, char **envp)
             total -= w;
         printf("round %d: %ld\n", round, w);
     }
-    printf("total=%ld\n", total);
+    printf("total=%ld signals=%ld\n", total, sig_total);
     return (int)(total & 0x3f);
 __us_p0: __attribute__((cold));
     {
