@@ -182,7 +182,7 @@ pub fn request_update() -> bool {
 pub fn on_point() -> bool {
     let n = POINTS.fetch_add(1, Ordering::Relaxed) + 1;
     let every = SELFTEST_EVERY.load(Ordering::Relaxed);
-    if every != 0 && n % every == 0 {
+    if every != 0 && n.is_multiple_of(every) {
         request_update();
     }
     matches!(phase(), Phase::Requested | Phase::Parking)

@@ -5,9 +5,8 @@
  * Instrumented by hand with the real upstare_rt.h ABI. */
 #include <stdio.h>
 
+#include "upstare.h"
 #include "upstare_rt.h"
-
-int upstare_request_self_update(void);
 
 static int rebuilt_at = -1; /* set by the rebuild path: proof that the frame was rebuilt */
 
