@@ -19,7 +19,12 @@ struct Sandbox {
 
 impl Sandbox {
     fn new() -> Sandbox {
-        Sandbox { dir: tempfile::Builder::new().prefix("upstare-cc-test.").tempdir().unwrap() }
+        Sandbox {
+            dir: tempfile::Builder::new()
+                .prefix("upstare-cc-test.")
+                .tempdir()
+                .unwrap(),
+        }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -37,7 +42,13 @@ impl Sandbox {
     fn cmd(&self, program: &str, args: &[&str]) -> Command {
         let mut c = Command::new(program);
         c.args(args).current_dir(self.dir.path());
-        for v in ["UPSTARE_CC", "UPSTARE_RUNTIME", "UPSTARE_KEEP_TEMPS", "UPSTARE_VERBOSE", "UPSTARE_NO_RUNTIME"] {
+        for v in [
+            "UPSTARE_CC",
+            "UPSTARE_RUNTIME",
+            "UPSTARE_KEEP_TEMPS",
+            "UPSTARE_VERBOSE",
+            "UPSTARE_NO_RUNTIME",
+        ] {
             c.env_remove(v);
         }
         c
@@ -45,12 +56,18 @@ impl Sandbox {
 
     /// upstare-cc without the runtime or the instrumenter (plumbing only).
     fn plain(&self, args: &[&str]) -> Output {
-        self.cmd(UPSTARE_CC, args).env("UPSTARE_NO_RUNTIME", "1").output().unwrap()
+        self.cmd(UPSTARE_CC, args)
+            .env("UPSTARE_NO_RUNTIME", "1")
+            .output()
+            .unwrap()
     }
 
     /// upstare-cc as users run it.
     fn real(&self, args: &[&str]) -> Output {
-        self.cmd(UPSTARE_CC, args).env("UPSTARE_RUNTIME", runtime()).output().unwrap()
+        self.cmd(UPSTARE_CC, args)
+            .env("UPSTARE_RUNTIME", runtime())
+            .output()
+            .unwrap()
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Output {
@@ -61,16 +78,29 @@ impl Sandbox {
 /// Asserts success and returns stdout.
 #[track_caller]
 fn ok(out: Output) -> String {
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success(),
+        "failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
     stdout.into_owned()
 }
 
 /// Asserts failure and returns stderr.
 #[track_caller]
 fn fails(out: Output) -> String {
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(!out.status.success(), "should have failed:\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        !out.status.success(),
+        "should have failed:\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     stderr.into_owned()
 }
 
@@ -79,8 +109,14 @@ fn runtime() -> PathBuf {
     let path = Path::new(UPSTARE_CC).with_file_name("libupstare_runtime.a");
     if !path.is_file() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo).args(["build", "-p", "upstare-runtime"]).status().unwrap();
-        assert!(status.success() && path.is_file(), "cannot build the runtime: cargo build -p upstare-runtime");
+        let status = Command::new(cargo)
+            .args(["build", "-p", "upstare-runtime"])
+            .status()
+            .unwrap();
+        assert!(
+            status.success() && path.is_file(),
+            "cannot build the runtime: cargo build -p upstare-runtime"
+        );
     }
     path
 }
@@ -88,13 +124,20 @@ fn runtime() -> PathBuf {
 /// Compares `actual` with `tests/data/dump/NAME`, writing it when missing or when blessing.
 #[track_caller]
 fn check_expected(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dump").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/dump")
+        .join(name);
     if std::env::var_os("UPSTARE_BLESS").is_some() || !path.exists() {
         fs::write(&path, actual).unwrap();
         return;
     }
     let expected = fs::read_to_string(&path).unwrap();
-    assert_eq!(actual, expected, "{} differs (UPSTARE_BLESS=1 rewrites it)", path.display());
+    assert_eq!(
+        actual,
+        expected,
+        "{} differs (UPSTARE_BLESS=1 rewrites it)",
+        path.display()
+    );
 }
 
 /// A two-file project with a header, built by make's usual rules with dependency files.
@@ -115,18 +158,32 @@ fn make_builds_a_project_with_separate_compilation() {
     let s = Sandbox::new();
     two_file_project(&s);
     let cc = format!("CC={UPSTARE_CC}");
-    let make = |args: &[&str]| s.cmd("make", args).env("UPSTARE_NO_RUNTIME", "1").output().unwrap();
+    let make = |args: &[&str]| {
+        s.cmd("make", args)
+            .env("UPSTARE_NO_RUNTIME", "1")
+            .output()
+            .unwrap()
+    };
     ok(make(&[&cc]));
-    assert_eq!(ok(s.run(&s.path("prog").display().to_string(), &[])), "135 4\n");
+    assert_eq!(
+        ok(s.run(&s.path("prog").display().to_string(), &[])),
+        "135 4\n"
+    );
     // The dependency files name the object as target and the header as prerequisite.
     let deps = fs::read_to_string(s.path("main.d")).unwrap();
     assert!(deps.starts_with("main.o: main.c util.h"), "{deps}");
-    assert!(deps.contains("\nutil.h:"), "-MP adds a phony target: {deps}");
+    assert!(
+        deps.contains("\nutil.h:"),
+        "-MP adds a phony target: {deps}"
+    );
     // Changing the header rebuilds both objects.
     s.write("util.h", "#define SCALE 4\nint scaled(int x);\n");
     let out = ok(make(&[&cc]));
     assert!(out.contains("main.c") && out.contains("util.c"), "{out}");
-    assert_eq!(ok(s.run(&s.path("prog").display().to_string(), &[])), "180 4\n");
+    assert_eq!(
+        ok(s.run(&s.path("prog").display().to_string(), &[])),
+        "180 4\n"
+    );
 }
 
 /// Needs the instrumenter and the runtime.
@@ -134,14 +191,26 @@ fn make_builds_a_project_with_separate_compilation() {
 fn make_builds_an_updatable_program() {
     let s = Sandbox::new();
     two_file_project(&s);
-    ok(s.cmd("make", &[&format!("CC={UPSTARE_CC}")]).env("UPSTARE_RUNTIME", runtime()).output().unwrap());
-    assert_eq!(ok(s.run(&s.path("prog").display().to_string(), &[])), "135 4\n");
+    ok(s.cmd("make", &[&format!("CC={UPSTARE_CC}")])
+        .env("UPSTARE_RUNTIME", runtime())
+        .output()
+        .unwrap());
+    assert_eq!(
+        ok(s.run(&s.path("prog").display().to_string(), &[])),
+        "135 4\n"
+    );
     // Its metadata names both units and the user's main, and it exports the runtime ABI.
     let dump = ok(s.real(&["--dump-meta", "prog"]));
-    assert!(dump.contains("unit main.c") && dump.contains("unit util.c"), "{dump}");
+    assert!(
+        dump.contains("unit main.c") && dump.contains("unit util.c"),
+        "{dump}"
+    );
     assert!(dump.contains("function main.c:main"), "{dump}");
     let dynsyms = ok(s.run("nm", &["-D", "--defined-only", "prog"]));
-    assert!(dynsyms.contains(" __us_point") && dynsyms.contains(" __us_pending"), "{dynsyms}");
+    assert!(
+        dynsyms.contains(" __us_point") && dynsyms.contains(" __us_pending"),
+        "{dynsyms}"
+    );
 }
 
 /// Needs the instrumenter and the runtime archive (for its list of wrapped functions).
@@ -151,7 +220,10 @@ fn update_module_exports_only_its_root() {
     two_file_project(&s);
     ok(s.real(&["-O2", "-shared", "-o", "v2.so", "main.c", "util.c"]));
     let defined = ok(s.run("nm", &["-D", "--defined-only", "v2.so"]));
-    let names: Vec<&str> = defined.lines().filter_map(|l| l.split_whitespace().nth(2)).collect();
+    let names: Vec<&str> = defined
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect();
     assert_eq!(names, ["__us_main"], "{defined}");
     // `scaled` is extern across the module's units but local to the module.
     let all = ok(s.run("nm", &["v2.so"]));
@@ -169,7 +241,9 @@ fn preprocessing_alone_behaves_like_cc() {
     assert!(ours.contains("int v = ((21) * 2);"));
     // With -o, the output goes to the file; -E never instruments, with or without the runtime.
     ok(s.real(&["-E", "-DN=1", "a.c", "-o", "a.i"]));
-    assert!(fs::read_to_string(s.path("a.i")).unwrap().contains("int v = ((1) * 2);"));
+    assert!(fs::read_to_string(s.path("a.i"))
+        .unwrap()
+        .contains("int v = ((1) * 2);"));
 }
 
 #[test]
@@ -177,7 +251,10 @@ fn preprocessing_errors_name_file_and_line() {
     let s = Sandbox::new();
     s.write("src/bad.c", "int ok;\n#include \"missing.h\"\nint x;\n");
     let err = fails(s.plain(&["-c", "src/bad.c", "-o", "bad.o"]));
-    assert!(err.contains("src/bad.c:2:10: fatal error: missing.h"), "{err}");
+    assert!(
+        err.contains("src/bad.c:2:10: fatal error: missing.h"),
+        "{err}"
+    );
     assert!(!s.path("bad.o").exists());
 }
 
@@ -185,7 +262,10 @@ fn preprocessing_errors_name_file_and_line() {
 #[test]
 fn instrumenter_errors_name_file_and_line() {
     let s = Sandbox::new();
-    s.write("vla.c", "int f(int n) {\n  int a[n];\n  for (int i = 0; i < n; i++) a[i] = i;\n  return a[0];\n}\n");
+    s.write(
+        "vla.c",
+        "int f(int n) {\n  int a[n];\n  for (int i = 0; i < n; i++) a[i] = i;\n  return a[0];\n}\n",
+    );
     let err = fails(s.real(&["-c", "vla.c", "-o", "vla.o"]));
     assert!(err.starts_with("vla.c:2:"), "{err}");
     assert!(err.contains(": error: variable-length array"), "{err}");
@@ -204,17 +284,37 @@ fn unknown_flags_reach_the_real_compiler() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("gcc version"));
     ok(out);
     // Flags with a separate value keep it: --param's value is not taken for an input.
-    ok(s.plain(&["-O2", "--param", "max-inline-insns-single=10", "-Xlinker", "-O1", "a.c", "-o", "prog"]));
+    ok(s.plain(&[
+        "-O2",
+        "--param",
+        "max-inline-insns-single=10",
+        "-Xlinker",
+        "-O1",
+        "a.c",
+        "-o",
+        "prog",
+    ]));
     assert!(s.path("prog").exists());
 }
 
 #[test]
 fn assembly_inputs_pass_through() {
     let s = Sandbox::new();
-    s.write("seven.s", "  .globl seven\n  .type seven,@function\nseven:\n  movl $7, %eax\n  ret\n")
-        .write("main.c", "int seven(void);\nint main(void) { return seven(); }\n");
+    s.write(
+        "seven.s",
+        "  .globl seven\n  .type seven,@function\nseven:\n  movl $7, %eax\n  ret\n",
+    )
+    .write(
+        "main.c",
+        "int seven(void);\nint main(void) { return seven(); }\n",
+    );
     ok(s.plain(&["seven.s", "main.c", "-o", "prog"]));
-    assert_eq!(s.run(&s.path("prog").display().to_string(), &[]).status.code(), Some(7));
+    assert_eq!(
+        s.run(&s.path("prog").display().to_string(), &[])
+            .status
+            .code(),
+        Some(7)
+    );
 }
 
 #[test]
@@ -223,7 +323,10 @@ fn dump_meta_of_hand_written_entries() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dump/entries.c");
     ok(s.run("cc", &["-c", &src.display().to_string(), "-o", "entries.o"]));
     check_expected("entries.txt", &ok(s.plain(&["--dump-meta", "entries.o"])));
-    check_expected("entries.json", &ok(s.plain(&["--dump-meta", "--json", "entries.o"])));
+    check_expected(
+        "entries.json",
+        &ok(s.plain(&["--dump-meta", "--json", "entries.o"])),
+    );
 }
 
 #[test]
@@ -232,18 +335,31 @@ fn dump_meta_errors_are_explained() {
     s.write("a.c", "int x;\n");
     ok(s.run("cc", &["-c", "a.c", "-o", "a.o"]));
     let err = fails(s.plain(&["--dump-meta", "a.o"]));
-    assert_eq!(err, "upstare-cc: error: a.o: no `upstare_meta` section: not built by upstare-cc, or stripped\n");
+    assert_eq!(
+        err,
+        "upstare-cc: error: a.o: no `upstare_meta` section: not built by upstare-cc, or stripped\n"
+    );
     let err = fails(s.plain(&["--dump-meta", "a.c"]));
-    assert!(err.starts_with("upstare-cc: error: a.c: not an ELF file"), "{err}");
+    assert!(
+        err.starts_with("upstare-cc: error: a.c: not an ELF file"),
+        "{err}"
+    );
 }
 
 #[test]
 fn missing_runtime_is_a_clear_error() {
     let s = Sandbox::new();
     s.write("a.c", "int main(void) { return 0; }\n");
-    let out = s.cmd(UPSTARE_CC, &["a.c"]).env("UPSTARE_RUNTIME", s.path("nowhere/libupstare_runtime.a")).output().unwrap();
+    let out = s
+        .cmd(UPSTARE_CC, &["a.c"])
+        .env("UPSTARE_RUNTIME", s.path("nowhere/libupstare_runtime.a"))
+        .output()
+        .unwrap();
     let err = fails(out);
-    assert!(err.contains("build it with `cargo build -p upstare-runtime`"), "{err}");
+    assert!(
+        err.contains("build it with `cargo build -p upstare-runtime`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -251,13 +367,26 @@ fn temporaries_are_removed_or_kept_on_request() {
     let s = Sandbox::new();
     s.write("a.c", "int x;\n").write("tmp/.keep", "");
     let tmp = s.path("tmp");
-    ok(s.cmd(UPSTARE_CC, &["-c", "a.c"]).env("UPSTARE_NO_RUNTIME", "1").env("TMPDIR", &tmp).output().unwrap());
+    ok(s.cmd(UPSTARE_CC, &["-c", "a.c"])
+        .env("UPSTARE_NO_RUNTIME", "1")
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap());
     assert!(s.path("a.o").exists());
     assert_eq!(fs::read_dir(&tmp).unwrap().count(), 1, "only .keep is left");
-    let out = s.cmd(UPSTARE_CC, &["-c", "a.c"]).env("UPSTARE_NO_RUNTIME", "1").env("UPSTARE_KEEP_TEMPS", "1").env("TMPDIR", &tmp).output().unwrap();
+    let out = s
+        .cmd(UPSTARE_CC, &["-c", "a.c"])
+        .env("UPSTARE_NO_RUNTIME", "1")
+        .env("UPSTARE_KEEP_TEMPS", "1")
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     ok(out);
-    assert!(err.starts_with("upstare-cc: keeping temporary files in "), "{err}");
+    assert!(
+        err.starts_with("upstare-cc: keeping temporary files in "),
+        "{err}"
+    );
     assert_eq!(fs::read_dir(&tmp).unwrap().count(), 2);
 }
 

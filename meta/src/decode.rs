@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use crate::error::MetaError;
 use crate::ids::{FuncId, Table};
 use crate::model::{
-    Field, FieldLayout, Function, FunctionFlags, Global, GlobalFlags, Local, LocalFlags, Module, Point, PointKey, Type,
-    Unit,
+    Field, FieldLayout, Function, FunctionFlags, Global, GlobalFlags, Local, LocalFlags, Module,
+    Point, PointKey, Type, Unit,
 };
 use crate::FORMAT_VERSION;
 
@@ -78,11 +78,18 @@ fn entries<'a>(bytes: &'a [u8], out: &mut Vec<RawEntry<'a>>) -> Result<(), MetaE
             continue;
         }
         if available < HEADER {
-            return Err(MetaError::Truncated { offset: pos, needed: HEADER, available });
+            return Err(MetaError::Truncated {
+                offset: pos,
+                needed: HEADER,
+                available,
+            });
         }
         let magic = le_u32(&rest[0..4]);
         if magic != MAGIC {
-            return Err(MetaError::BadMagic { offset: pos, found: magic });
+            return Err(MetaError::BadMagic {
+                offset: pos,
+                found: magic,
+            });
         }
         let kind = le_u32(&rest[4..8]);
         let n = u64::from(le_u32(&rest[8..12]));
@@ -90,17 +97,33 @@ fn entries<'a>(bytes: &'a [u8], out: &mut Vec<RawEntry<'a>>) -> Result<(), MetaE
         let kind_name = kind_name(kind).ok_or(MetaError::UnknownKind { offset: pos, kind })?;
         if n == 0 || s == 0 {
             let problem = format!("{n} numbers and {s} string bytes (at least 1 of each)");
-            return Err(MetaError::WrongCount { offset: pos, kind: kind_name, problem });
+            return Err(MetaError::WrongCount {
+                offset: pos,
+                kind: kind_name,
+                problem,
+            });
         }
         // n and s are u32, so this cannot overflow a u64.
         let needed = HEADER + 8 * n + s;
         if needed > available {
-            return Err(MetaError::Truncated { offset: pos, needed, available });
+            return Err(MetaError::Truncated {
+                offset: pos,
+                needed,
+                available,
+            });
         }
-        let numbers = rest[HEADER as usize..(HEADER + 8 * n) as usize].chunks_exact(8).map(le_u64).collect();
+        let numbers = rest[HEADER as usize..(HEADER + 8 * n) as usize]
+            .chunks_exact(8)
+            .map(le_u64)
+            .collect();
         let text = &rest[(HEADER + 8 * n) as usize..needed as usize];
         let strings = split_strings(text, pos + HEADER + 8 * n, kind_name)?;
-        out.push(RawEntry { offset: pos, kind, numbers, strings });
+        out.push(RawEntry {
+            offset: pos,
+            kind,
+            numbers,
+            strings,
+        });
         // The last entry's padding may be cut off at the end of the section.
         pos += needed.next_multiple_of(8);
     }
@@ -108,11 +131,21 @@ fn entries<'a>(bytes: &'a [u8], out: &mut Vec<RawEntry<'a>>) -> Result<(), MetaE
 }
 
 /// Splits NUL-terminated strings; `offset` is where `text` starts, for messages.
-fn split_strings<'a>(text: &'a [u8], offset: u64, kind: &'static str) -> Result<Vec<&'a str>, MetaError> {
+fn split_strings<'a>(
+    text: &'a [u8],
+    offset: u64,
+    kind: &'static str,
+) -> Result<Vec<&'a str>, MetaError> {
     let Some((&0, body)) = text.split_last() else {
-        return Err(MetaError::Invalid { offset, kind, problem: "the last string is not NUL-terminated".into() });
+        return Err(MetaError::Invalid {
+            offset,
+            kind,
+            problem: "the last string is not NUL-terminated".into(),
+        });
     };
-    let body = std::str::from_utf8(body).map_err(|e| MetaError::BadUtf8 { offset: offset + e.valid_up_to() as u64 })?;
+    let body = std::str::from_utf8(body).map_err(|e| MetaError::BadUtf8 {
+        offset: offset + e.valid_up_to() as u64,
+    })?;
     Ok(body.split('\0').collect())
 }
 
@@ -133,20 +166,32 @@ impl RawEntry<'_> {
     }
 
     /// Checks the entry holds `fixed + per * count` numbers and `sfixed + sper * count` strings.
-    fn expect(&self, count: u64, (fixed, per): (u64, u64), (sfixed, sper): (u64, u64), what: &str) -> Result<(), MetaError> {
+    fn expect(
+        &self,
+        count: u64,
+        (fixed, per): (u64, u64),
+        (sfixed, sper): (u64, u64),
+        what: &str,
+    ) -> Result<(), MetaError> {
         let want_n = per.checked_mul(count).and_then(|x| x.checked_add(fixed));
         let want_s = sper.checked_mul(count).and_then(|x| x.checked_add(sfixed));
         let (n, s) = (self.numbers.len() as u64, self.strings.len() as u64);
         if want_n == Some(n) && want_s == Some(s) {
             return Ok(());
         }
-        let show = |w: Option<u64>| w.map_or_else(|| "an impossible number of".to_string(), |w| w.to_string());
+        let show = |w: Option<u64>| {
+            w.map_or_else(|| "an impossible number of".to_string(), |w| w.to_string())
+        };
         let problem = format!(
             "{n} numbers and {s} strings; with {count} {what} it needs {} numbers and {} strings",
             show(want_n),
             show(want_s)
         );
-        Err(MetaError::WrongCount { offset: self.offset, kind: self.kind_name(), problem })
+        Err(MetaError::WrongCount {
+            offset: self.offset,
+            kind: self.kind_name(),
+            problem,
+        })
     }
 
     /// The count announced in number `i` (only called once the entry has at least `i + 1`).
@@ -156,7 +201,10 @@ impl RawEntry<'_> {
             None => Err(MetaError::WrongCount {
                 offset: self.offset,
                 kind: self.kind_name(),
-                problem: format!("{} numbers, fewer than the {fixed} fixed ones", self.numbers.len()),
+                problem: format!(
+                    "{} numbers, fewer than the {fixed} fixed ones",
+                    self.numbers.len()
+                ),
             }),
         }
     }
@@ -166,7 +214,11 @@ impl RawEntry<'_> {
     }
 
     fn invalid(&self, problem: String) -> MetaError {
-        MetaError::Invalid { offset: self.offset, kind: self.kind_name(), problem }
+        MetaError::Invalid {
+            offset: self.offset,
+            kind: self.kind_name(),
+            problem,
+        }
     }
 }
 
@@ -185,9 +237,16 @@ fn build(raw: &[RawEntry<'_>]) -> Result<Module, MetaError> {
         match e.kind {
             KIND_UNIT => {
                 e.expect(0, (1, 0), (2, 0), "")?;
-                let unit = Unit { source: e.strings[0].into(), producer: e.strings[1].into(), format_version: e.numbers[0] };
+                let unit = Unit {
+                    source: e.strings[0].into(),
+                    producer: e.strings[1].into(),
+                    format_version: e.numbers[0],
+                };
                 if unit.format_version != FORMAT_VERSION {
-                    return Err(MetaError::UnsupportedVersion { source_file: unit.source, version: unit.format_version });
+                    return Err(MetaError::UnsupportedVersion {
+                        source_file: unit.source,
+                        version: unit.format_version,
+                    });
                 }
                 m.units.push(unit);
             }
@@ -209,7 +268,12 @@ fn build(raw: &[RawEntry<'_>]) -> Result<Module, MetaError> {
                         Ok(Field { name: e.strings[1 + 2 * i].into(), ty: e.strings[2 + 2 * i].into(), layout })
                     })
                     .collect::<Result<_, _>>()?;
-                m.types.push(Type { name: e.strings[0].into(), size: e.numbers[0], align: e.numbers[1], fields });
+                m.types.push(Type {
+                    name: e.strings[0].into(),
+                    size: e.numbers[0],
+                    align: e.numbers[1],
+                    fields,
+                });
             }
             KIND_GLOBAL => {
                 e.expect(0, (3, 0), (3, 0), "")?;
@@ -217,7 +281,11 @@ fn build(raw: &[RawEntry<'_>]) -> Result<Module, MetaError> {
                 if bits & !7 != 0 {
                     return Err(e.invalid(format!("unknown flag bits {bits:#x}")));
                 }
-                let flags = GlobalFlags { internal: bits & 1 != 0, static_local: bits & 2 != 0, constant: bits & 4 != 0 };
+                let flags = GlobalFlags {
+                    internal: bits & 1 != 0,
+                    static_local: bits & 2 != 0,
+                    constant: bits & 4 != 0,
+                };
                 m.globals.push(Global {
                     key: e.strings[0].into(),
                     name: e.strings[1].into(),
@@ -238,10 +306,16 @@ fn build(raw: &[RawEntry<'_>]) -> Result<Module, MetaError> {
                     file: e.strings[0].into(),
                     name: e.strings[1].into(),
                     line: e.u32("line", e.numbers[1])?,
-                    flags: FunctionFlags { internal: bits & 1 != 0, not_updatable: bits & 2 != 0 },
+                    flags: FunctionFlags {
+                        internal: bits & 1 != 0,
+                        not_updatable: bits & 2 != 0,
+                    },
                     points: Vec::new(),
                 });
-                pending.push(PendingFunction { offset: e.offset, npoints });
+                pending.push(PendingFunction {
+                    offset: e.offset,
+                    npoints,
+                });
             }
             KIND_POINT => {
                 let nlocals = e.count_at(4, 5)?;
@@ -250,22 +324,35 @@ fn build(raw: &[RawEntry<'_>]) -> Result<Module, MetaError> {
                     .map(|i| {
                         let bits = e.numbers[5 + 3 * i + 2];
                         if bits & !7 != 0 {
-                            return Err(e.invalid(format!("local {i} has unknown flag bits {bits:#x}")));
+                            return Err(
+                                e.invalid(format!("local {i} has unknown flag bits {bits:#x}"))
+                            );
                         }
                         Ok(Local {
                             name: e.strings[3 + 2 * i].into(),
                             ty: e.strings[4 + 2 * i].into(),
                             offset: e.numbers[5 + 3 * i],
                             size: e.numbers[5 + 3 * i + 1],
-                            flags: LocalFlags { boxed: bits & 1 != 0, temporary: bits & 2 != 0, parameter: bits & 4 != 0 },
+                            flags: LocalFlags {
+                                boxed: bits & 1 != 0,
+                                temporary: bits & 2 != 0,
+                                parameter: bits & 4 != 0,
+                            },
                         })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                let key: PointKey = e.strings[1].parse().map_err(|err| e.invalid(format!("{err}")))?;
+                let key: PointKey = e.strings[1]
+                    .parse()
+                    .map_err(|err| e.invalid(format!("{err}")))?;
                 raw_points.push((e, key, locals));
             }
             // `entries` only lets known kinds through.
-            _ => return Err(MetaError::UnknownKind { offset: e.offset, kind: e.kind }),
+            _ => {
+                return Err(MetaError::UnknownKind {
+                    offset: e.offset,
+                    kind: e.kind,
+                })
+            }
         }
     }
     resolve_points(&mut m, &pending, raw_points)?;
@@ -281,7 +368,10 @@ fn resolve_points(
     // (file, name) -> function; `None` marks a pair defined twice, an error only if a point uses it.
     let mut by_name: HashMap<(String, String), Option<FuncId>> = HashMap::new();
     for (id, f) in m.functions.iter() {
-        by_name.entry((f.file.clone(), f.name.clone())).and_modify(|v| *v = None).or_insert(Some(id));
+        by_name
+            .entry((f.file.clone(), f.name.clone()))
+            .and_modify(|v| *v = None)
+            .or_insert(Some(id));
     }
     // Per function, its points as (index, id); checked against the declared count at the end.
     // (No table sized by a declared count: a corrupt count must not become a huge allocation.)
@@ -291,13 +381,23 @@ fn resolve_points(
         let (function_name, file) = (e.strings[0], e.strings[2]);
         let func = match by_name.get(&(file.to_string(), function_name.to_string())) {
             Some(Some(id)) => *id,
-            Some(None) => return Err(e.invalid(format!("function `{function_name}` of {file} is defined twice"))),
-            None => return Err(e.invalid(format!("function `{function_name}` of {file} has no function entry"))),
+            Some(None) => {
+                return Err(e.invalid(format!(
+                    "function `{function_name}` of {file} is defined twice"
+                )))
+            }
+            None => {
+                return Err(e.invalid(format!(
+                    "function `{function_name}` of {file} has no function entry"
+                )))
+            }
         };
         let index = e.u32("point index", e.numbers[0])?;
         let declared = pending[func.0 as usize].npoints;
         if index >= declared {
-            return Err(e.invalid(format!("point {index} of `{function_name}`, which declares {declared} points")));
+            return Err(e.invalid(format!(
+                "point {index} of `{function_name}`, which declares {declared} points"
+            )));
         }
         let point = Point {
             function: func,
@@ -316,13 +416,29 @@ fn resolve_points(
         let f = &m.functions[id];
         if let Some(w) = list.windows(2).find(|w| w[0].0 == w[1].0) {
             let e = &points[w[1].1];
-            let problem = format!("point {} of `{}` appears twice (key {})", w[1].0, f.name, e.key);
-            return Err(MetaError::Invalid { offset: p.offset, kind: "function", problem });
+            let problem = format!(
+                "point {} of `{}` appears twice (key {})",
+                w[1].0, f.name, e.key
+            );
+            return Err(MetaError::Invalid {
+                offset: p.offset,
+                kind: "function",
+                problem,
+            });
         }
         // Indices are distinct and below `npoints`, so equal counts mean every index is present.
         if list.len() != p.npoints as usize {
-            let problem = format!("{} points declared for `{}` but {} found in the section", p.npoints, f.name, list.len());
-            return Err(MetaError::WrongCount { offset: p.offset, kind: "function", problem });
+            let problem = format!(
+                "{} points declared for `{}` but {} found in the section",
+                p.npoints,
+                f.name,
+                list.len()
+            );
+            return Err(MetaError::WrongCount {
+                offset: p.offset,
+                kind: "function",
+                problem,
+            });
         }
         m.functions.get_mut(id).points = list.into_iter().map(|(_, pid)| pid).collect();
     }

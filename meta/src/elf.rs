@@ -27,7 +27,10 @@ impl Module {
 
     /// Reads the ELF file at `path` and decodes its metadata.
     pub fn read(path: &Path) -> Result<Module, MetaError> {
-        let bytes = std::fs::read(path).map_err(|source| MetaError::Io { path: path.to_owned(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| MetaError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         Module::from_elf(&bytes)
     }
 }

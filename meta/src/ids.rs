@@ -65,7 +65,10 @@ pub struct Table<I, T> {
 impl<I: Id, T> Table<I, T> {
     /// An empty table.
     pub fn new() -> Self {
-        Table { items: Vec::new(), _id: PhantomData }
+        Table {
+            items: Vec::new(),
+            _id: PhantomData,
+        }
     }
 
     /// Appends `item` and returns its id.
@@ -92,7 +95,10 @@ impl<I: Id, T> Table<I, T> {
 
     /// The elements with their ids, in id order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (I, &T)> + '_ {
-        self.items.iter().enumerate().map(|(i, t)| (I::from_index(i), t))
+        self.items
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (I::from_index(i), t))
     }
 
     pub(crate) fn get_mut(&mut self, id: I) -> &mut T {

@@ -30,8 +30,8 @@ mod testenc;
 pub use error::MetaError;
 pub use ids::{FuncId, GlobalId, Id, PointId, Table, TypeId, UnitId};
 pub use model::{
-    Callee, Field, FieldLayout, Function, FunctionFlags, Global, GlobalFlags, Local, LocalFlags, Module, Point,
-    PointKey, Type, Unit,
+    Callee, Field, FieldLayout, Function, FunctionFlags, Global, GlobalFlags, Local, LocalFlags,
+    Module, Point, PointKey, Type, Unit,
 };
 pub use render::{render_json, render_text};
 

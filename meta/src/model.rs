@@ -26,22 +26,35 @@ impl Module {
     /// The function `name` defined in source file `file` (static functions of different files
     /// may share a name).
     pub fn find_function(&self, file: &str, name: &str) -> Option<FuncId> {
-        self.functions.iter().find(|(_, f)| f.file == file && f.name == name).map(|(id, _)| id)
+        self.functions
+            .iter()
+            .find(|(_, f)| f.file == file && f.name == name)
+            .map(|(id, _)| id)
     }
 
     /// The global whose key (FORMAT.md "Keys") is `key`.
     pub fn find_global(&self, key: &str) -> Option<GlobalId> {
-        self.globals.iter().find(|(_, g)| g.key == key).map(|(id, _)| id)
+        self.globals
+            .iter()
+            .find(|(_, g)| g.key == key)
+            .map(|(id, _)| id)
     }
 
     /// The first type named `name` (`struct foo`, a typedef name, ...).
     pub fn find_type(&self, name: &str) -> Option<TypeId> {
-        self.types.iter().find(|(_, t)| t.name == name).map(|(id, _)| id)
+        self.types
+            .iter()
+            .find(|(_, t)| t.name == name)
+            .map(|(id, _)| id)
     }
 
     /// The point of `func` whose key is `key`.
     pub fn find_point(&self, func: FuncId, key: &PointKey) -> Option<PointId> {
-        self.functions[func].points.iter().copied().find(|&p| self.points[p].key == *key)
+        self.functions[func]
+            .points
+            .iter()
+            .copied()
+            .find(|&p| self.points[p].key == *key)
     }
 }
 
@@ -178,7 +191,10 @@ pub enum PointKey {
     /// The N-th loop of the function in source order, from 1.
     Loop(u32),
     /// The N-th call of `callee` in the function in source order, from 1.
-    Call { callee: Callee, nth: u32 },
+    Call {
+        callee: Callee,
+        nth: u32,
+    },
 }
 
 /// Who a call point calls.
@@ -194,8 +210,14 @@ impl fmt::Display for PointKey {
         match self {
             PointKey::Entry => f.write_str("entry"),
             PointKey::Loop(n) => write!(f, "loop#{n}"),
-            PointKey::Call { callee: Callee::Named(c), nth } => write!(f, "call:{c}#{nth}"),
-            PointKey::Call { callee: Callee::Indirect, nth } => write!(f, "call:*#{nth}"),
+            PointKey::Call {
+                callee: Callee::Named(c),
+                nth,
+            } => write!(f, "call:{c}#{nth}"),
+            PointKey::Call {
+                callee: Callee::Indirect,
+                nth,
+            } => write!(f, "call:*#{nth}"),
         }
     }
 }
@@ -227,7 +249,9 @@ impl FromStr for PointKey {
             let callee = match callee {
                 "*" => Callee::Indirect,
                 "" => return Err(bad()),
-                c if c.chars().all(|ch| ch == '_' || ch.is_ascii_alphanumeric()) => Callee::Named(c.to_string()),
+                c if c.chars().all(|ch| ch == '_' || ch.is_ascii_alphanumeric()) => {
+                    Callee::Named(c.to_string())
+                }
                 _ => return Err(bad()),
             };
             return Ok(PointKey::Call { callee, nth });
@@ -249,7 +273,14 @@ mod tests {
 
     #[test]
     fn point_keys_round_trip() {
-        for text in ["entry", "loop#1", "loop#12", "call:fib#2", "call:*#1", "call:__x1#3"] {
+        for text in [
+            "entry",
+            "loop#1",
+            "loop#12",
+            "call:fib#2",
+            "call:*#1",
+            "call:__x1#3",
+        ] {
             let key: PointKey = text.parse().unwrap();
             assert_eq!(key.to_string(), text);
         }
@@ -257,8 +288,24 @@ mod tests {
 
     #[test]
     fn malformed_point_keys_are_rejected() {
-        for text in ["", "Entry", "loop#0", "loop#", "loop#-1", "loop#+1", "call:#1", "call:f", "call:f#0", "call:a b#1", "exit"] {
-            assert_eq!(text.parse::<PointKey>(), Err(BadPointKey(text.to_string())), "{text}");
+        for text in [
+            "",
+            "Entry",
+            "loop#0",
+            "loop#",
+            "loop#-1",
+            "loop#+1",
+            "call:#1",
+            "call:f",
+            "call:f#0",
+            "call:a b#1",
+            "exit",
+        ] {
+            assert_eq!(
+                text.parse::<PointKey>(),
+                Err(BadPointKey(text.to_string())),
+                "{text}"
+            );
         }
     }
 }

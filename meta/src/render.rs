@@ -31,7 +31,10 @@ fn plural(n: usize, word: &str) -> String {
 
 /// `, a, b` for the set flags, in the given order.
 fn flags(list: &[(bool, &str)]) -> String {
-    list.iter().filter(|(on, _)| *on).map(|(_, w)| format!(", {w}")).collect()
+    list.iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, w)| format!(", {w}"))
+        .collect()
 }
 
 fn write_text(out: &mut String, m: &Module) -> std::fmt::Result {
@@ -45,26 +48,54 @@ fn write_text(out: &mut String, m: &Module) -> std::fmt::Result {
         plural(m.points.len(), "point")
     )?;
     for (_, u) in m.units.iter() {
-        writeln!(out, "unit {} (producer {}, format {})", u.source, u.producer, u.format_version)?;
+        writeln!(
+            out,
+            "unit {} (producer {}, format {})",
+            u.source, u.producer, u.format_version
+        )?;
     }
     for (_, t) in m.types.iter() {
         writeln!(out, "type {}: size {}, align {}", t.name, t.size, t.align)?;
         for f in &t.fields {
             match f.layout {
-                FieldLayout::Bytes { offset, size } => {
-                    writeln!(out, "  field {}: {}, offset {offset}, size {size}", f.name, f.ty)?
-                }
-                FieldLayout::Bits { width } => writeln!(out, "  field {}: {}, bit-field of width {width}", f.name, f.ty)?,
+                FieldLayout::Bytes { offset, size } => writeln!(
+                    out,
+                    "  field {}: {}, offset {offset}, size {size}",
+                    f.name, f.ty
+                )?,
+                FieldLayout::Bits { width } => writeln!(
+                    out,
+                    "  field {}: {}, bit-field of width {width}",
+                    f.name, f.ty
+                )?,
             }
         }
     }
     for (_, g) in m.globals.iter() {
-        let fl = flags(&[(g.flags.internal, "internal"), (g.flags.static_local, "static local"), (g.flags.constant, "const")]);
-        writeln!(out, "global {}: {}, key {}, size {}, align {}{fl}", g.name, g.ty, g.key, g.size, g.align)?;
+        let fl = flags(&[
+            (g.flags.internal, "internal"),
+            (g.flags.static_local, "static local"),
+            (g.flags.constant, "const"),
+        ]);
+        writeln!(
+            out,
+            "global {}: {}, key {}, size {}, align {}{fl}",
+            g.name, g.ty, g.key, g.size, g.align
+        )?;
     }
     for (_, f) in m.functions.iter() {
-        let fl = flags(&[(f.flags.internal, "internal"), (f.flags.not_updatable, "not updatable")]);
-        writeln!(out, "function {}:{}, line {}, {}{fl}", f.file, f.name, f.line, plural(f.points.len(), "point"))?;
+        let fl = flags(&[
+            (f.flags.internal, "internal"),
+            (f.flags.not_updatable, "not updatable"),
+        ]);
+        writeln!(
+            out,
+            "function {}:{}, line {}, {}{fl}",
+            f.file,
+            f.name,
+            f.line,
+            plural(f.points.len(), "point")
+        )?;
         for &pid in &f.points {
             let p = &m.points[pid];
             writeln!(
@@ -73,8 +104,16 @@ fn write_text(out: &mut String, m: &Module) -> std::fmt::Result {
                 p.index, p.key, p.line, p.record_size, p.record_align
             )?;
             for l in &p.locals {
-                let fl = flags(&[(l.flags.parameter, "parameter"), (l.flags.boxed, "boxed"), (l.flags.temporary, "temporary")]);
-                writeln!(out, "    local {}: {}, offset {}, size {}{fl}", l.name, l.ty, l.offset, l.size)?;
+                let fl = flags(&[
+                    (l.flags.parameter, "parameter"),
+                    (l.flags.boxed, "boxed"),
+                    (l.flags.temporary, "temporary"),
+                ]);
+                writeln!(
+                    out,
+                    "    local {}: {}, offset {}, size {}{fl}",
+                    l.name, l.ty, l.offset, l.size
+                )?;
             }
         }
     }

@@ -31,9 +31,21 @@ fn sample() -> Vec<u8> {
         &["struct pair", "a", "int", "bits", "unsigned int"],
     ));
     s.extend([0u8; 8]);
-    s.extend(entry(KIND_GLOBAL, &[4, 4, 1 | 4], &["demo.c/limit", "limit", "const int"]));
-    s.extend(entry(KIND_POINT, &[1, 7, 16, 8, 2, 0, 4, 4, 8, 8, 1], &["work", "loop#1", "demo.c", "n", "int", "p", "int *"]));
-    s.extend(entry(KIND_POINT, &[0, 3, 4, 4, 1, 0, 4, 4], &["work", "entry", "demo.c", "n", "int"]));
+    s.extend(entry(
+        KIND_GLOBAL,
+        &[4, 4, 1 | 4],
+        &["demo.c/limit", "limit", "const int"],
+    ));
+    s.extend(entry(
+        KIND_POINT,
+        &[1, 7, 16, 8, 2, 0, 4, 4, 8, 8, 1],
+        &["work", "loop#1", "demo.c", "n", "int", "p", "int *"],
+    ));
+    s.extend(entry(
+        KIND_POINT,
+        &[0, 3, 4, 4, 1, 0, 4, 4],
+        &["work", "entry", "demo.c", "n", "int"],
+    ));
     s.extend(entry(KIND_FUNCTION, &[2, 3, 1], &["demo.c", "work"]));
     s
 }
@@ -42,17 +54,32 @@ fn sample() -> Vec<u8> {
 fn sample_decodes() {
     let m = Module::from_section(&sample()).unwrap();
     assert_eq!(m.units.len(), 1);
-    assert_eq!(m.types.iter().next().unwrap().1.fields[1].layout, FieldLayout::Bits { width: 3 });
+    assert_eq!(
+        m.types.iter().next().unwrap().1.fields[1].layout,
+        FieldLayout::Bits { width: 3 }
+    );
     let g = &m.globals[m.find_global("demo.c/limit").unwrap()];
     assert!(g.flags.internal && g.flags.constant && !g.flags.static_local);
     let f = m.find_function("demo.c", "work").unwrap();
     // Points are listed by index, whatever their order in the section.
-    let keys: Vec<_> = m.functions[f].points.iter().map(|&p| m.points[p].key.clone()).collect();
+    let keys: Vec<_> = m.functions[f]
+        .points
+        .iter()
+        .map(|&p| m.points[p].key.clone())
+        .collect();
     assert_eq!(keys, [PointKey::Entry, PointKey::Loop(1)]);
     let lp = m.find_point(f, &PointKey::Loop(1)).unwrap();
     assert_eq!(m.points[lp].function, f);
     assert!(m.points[lp].locals[1].flags.boxed);
-    assert!(m.find_point(f, &PointKey::Call { callee: Callee::Indirect, nth: 1 }).is_none());
+    assert!(m
+        .find_point(
+            f,
+            &PointKey::Call {
+                callee: Callee::Indirect,
+                nth: 1
+            }
+        )
+        .is_none());
 }
 
 #[test]
@@ -86,7 +113,9 @@ fn bad_magic_is_located() {
     let mut s = sample();
     let at = entry(KIND_UNIT, &[1], &["demo.c", "upstare-cc test"]).len();
     s[at] = b'X';
-    assert!(matches!(Module::from_section(&s), Err(MetaError::BadMagic { offset, .. }) if offset == at as u64));
+    assert!(
+        matches!(Module::from_section(&s), Err(MetaError::BadMagic { offset, .. }) if offset == at as u64)
+    );
 }
 
 #[test]
@@ -95,7 +124,17 @@ fn truncation_is_reported() {
     let err = Module::from_section(&s[..s.len() - 20]).unwrap_err();
     assert!(matches!(err, MetaError::Truncated { .. }), "{err}");
     let err = Module::from_section(&s[..10]).unwrap_err();
-    assert!(matches!(err, MetaError::Truncated { offset: 0, needed: 16, available: 10 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            MetaError::Truncated {
+                offset: 0,
+                needed: 16,
+                available: 10
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -104,39 +143,72 @@ fn bad_utf8_is_reported() {
     let mut bad = s.clone();
     let at = bad.iter().position(|&b| b == 0xc3).unwrap();
     bad[at] = 0xff;
-    assert!(matches!(Module::from_section(&bad), Err(MetaError::BadUtf8 { offset }) if offset == at as u64));
-    assert_eq!(Module::from_section(&s).unwrap().units[crate::UnitId(0)].source, "d\u{e9}mo.c");
+    assert!(
+        matches!(Module::from_section(&bad), Err(MetaError::BadUtf8 { offset }) if offset == at as u64)
+    );
+    assert_eq!(
+        Module::from_section(&s).unwrap().units[crate::UnitId(0)].source,
+        "d\u{e9}mo.c"
+    );
 }
 
 #[test]
 fn wrong_counts_are_reported() {
     let cases = [
         entry(KIND_UNIT, &[1], &["only one string"]),
-        entry(KIND_TYPE, &[8, 4, 2, 0, 4, 0], &["struct s", "a", "int", "b", "int"]),
+        entry(
+            KIND_TYPE,
+            &[8, 4, 2, 0, 4, 0],
+            &["struct s", "a", "int", "b", "int"],
+        ),
         entry(KIND_TYPE, &[8, 4, u64::MAX], &["struct s"]),
         entry(KIND_TYPE, &[8, 4], &["struct s"]),
         entry(KIND_POINT, &[0, 1, 0, 1, 3], &["f", "entry", "a.c"]),
         entry(KIND_GLOBAL, &[4, 4], &["k", "n", "int"]),
         // A function declaring two points of which the section holds one.
-        [entry(KIND_FUNCTION, &[2, 1, 0], &["a.c", "f"]), entry(KIND_POINT, &[0, 1, 0, 1, 0], &["f", "entry", "a.c"])].concat(),
+        [
+            entry(KIND_FUNCTION, &[2, 1, 0], &["a.c", "f"]),
+            entry(KIND_POINT, &[0, 1, 0, 1, 0], &["f", "entry", "a.c"]),
+        ]
+        .concat(),
     ];
     for (i, s) in cases.iter().enumerate() {
         let err = Module::from_section(s).unwrap_err();
-        assert!(matches!(err, MetaError::WrongCount { .. }), "case {i}: {err}");
+        assert!(
+            matches!(err, MetaError::WrongCount { .. }),
+            "case {i}: {err}"
+        );
     }
 }
 
 #[test]
 fn inconsistent_entries_are_reported() {
     let cases = [
-        (entry(KIND_POINT, &[0, 1, 0, 1, 0], &["f", "entry", "a.c"]), "has no function entry"),
-        (entry(KIND_UNIT, &[1], &["a.c", "p"]).into_iter().chain(entry(7, &[1], &["x"])).collect(), "unknown entry kind 7"),
         (
-            [entry(KIND_FUNCTION, &[1, 1, 0], &["a.c", "f"]), entry(KIND_POINT, &[0, 1, 0, 1, 0], &["f", "exit", "a.c"])].concat(),
+            entry(KIND_POINT, &[0, 1, 0, 1, 0], &["f", "entry", "a.c"]),
+            "has no function entry",
+        ),
+        (
+            entry(KIND_UNIT, &[1], &["a.c", "p"])
+                .into_iter()
+                .chain(entry(7, &[1], &["x"]))
+                .collect(),
+            "unknown entry kind 7",
+        ),
+        (
+            [
+                entry(KIND_FUNCTION, &[1, 1, 0], &["a.c", "f"]),
+                entry(KIND_POINT, &[0, 1, 0, 1, 0], &["f", "exit", "a.c"]),
+            ]
+            .concat(),
             "`exit` is not a point key",
         ),
         (
-            [entry(KIND_FUNCTION, &[1, 1, 0], &["a.c", "f"]), entry(KIND_POINT, &[3, 1, 0, 1, 0], &["f", "entry", "a.c"])].concat(),
+            [
+                entry(KIND_FUNCTION, &[1, 1, 0], &["a.c", "f"]),
+                entry(KIND_POINT, &[3, 1, 0, 1, 0], &["f", "entry", "a.c"]),
+            ]
+            .concat(),
             "point 3 of `f`, which declares 1 points",
         ),
         (
@@ -148,9 +220,18 @@ fn inconsistent_entries_are_reported() {
             .concat(),
             "point 1 of `f` appears twice",
         ),
-        (entry(KIND_TYPE, &[4, 4, 1, 0, 4, 2], &["struct s", "a", "int"]), "neither a field nor a bit-field"),
-        (entry(KIND_GLOBAL, &[4, 4, 8], &["k", "n", "int"]), "unknown flag bits 0x8"),
-        (entry(KIND_UNIT, &[2], &["a.c", "p"]), "version 2 of unit a.c"),
+        (
+            entry(KIND_TYPE, &[4, 4, 1, 0, 4, 2], &["struct s", "a", "int"]),
+            "neither a field nor a bit-field",
+        ),
+        (
+            entry(KIND_GLOBAL, &[4, 4, 8], &["k", "n", "int"]),
+            "unknown flag bits 0x8",
+        ),
+        (
+            entry(KIND_UNIT, &[2], &["a.c", "p"]),
+            "version 2 of unit a.c",
+        ),
     ];
     for (s, want) in cases {
         let err = Module::from_section(&s).unwrap_err().to_string();
@@ -175,7 +256,10 @@ fn corruptions_never_panic() {
 
 #[test]
 fn non_elf_input_is_an_elf_error() {
-    assert!(matches!(Module::from_elf(b"not an elf file"), Err(MetaError::Elf(_))));
+    assert!(matches!(
+        Module::from_elf(b"not an elf file"),
+        Err(MetaError::Elf(_))
+    ));
 }
 
 #[test]
@@ -184,5 +268,8 @@ fn json_names_fields_plainly() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["points"][0]["key"], "loop#1");
     assert_eq!(v["functions"][0]["points"], serde_json::json!([1, 0]));
-    assert_eq!(v["types"][0]["fields"][1]["layout"], serde_json::json!({"bits": {"width": 3}}));
+    assert_eq!(
+        v["types"][0]["fields"][1]["layout"],
+        serde_json::json!({"bits": {"width": 3}})
+    );
 }

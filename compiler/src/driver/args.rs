@@ -121,7 +121,11 @@ const FLAGS: &[FlagSpec] = &[
     flag("-Wa,", Joined, Route(Steps::COMPILE.or(Steps::FOREIGN))),
     flag("-Wl,", Joined, Route(Steps::LINK)),
     flag("-Xpreprocessor", Separate, Route(Steps::CPP)),
-    flag("-Xassembler", Separate, Route(Steps::COMPILE.or(Steps::FOREIGN))),
+    flag(
+        "-Xassembler",
+        Separate,
+        Route(Steps::COMPILE.or(Steps::FOREIGN)),
+    ),
     flag("-Xlinker", Separate, Route(Steps::LINK)),
     // Preprocessor.
     flag("-I", JoS, Route(Steps::CPP)),
@@ -140,7 +144,11 @@ const FLAGS: &[FlagSpec] = &[
     flag("-nostdinc", Exact, Route(Steps::CPP)),
     // Code generation, language and diagnostics.
     flag("-O", Joined, Route(Steps::CODEGEN)),
-    flag("-g", Joined, Route(Steps::COMPILE.or(Steps::FOREIGN).or(Steps::LINK))),
+    flag(
+        "-g",
+        Joined,
+        Route(Steps::COMPILE.or(Steps::FOREIGN).or(Steps::LINK)),
+    ),
     flag("-f", Joined, Route(Steps::CODEGEN)),
     flag("-m", Joined, Route(Steps::CODEGEN)),
     flag("-pthread", Exact, Route(Steps::CODEGEN)),
@@ -194,7 +202,10 @@ pub enum Input {
     Preprocessed(PathBuf),
     /// Not C (`.s`, `.S`, `.cc`, ...): compiled by the real compiler untouched; `lang` is the
     /// `-x` in force, if any.
-    Foreign { path: PathBuf, lang: Option<OsString> },
+    Foreign {
+        path: PathBuf,
+        lang: Option<OsString>,
+    },
     /// Objects, archives, shared libraries and anything else: for the linker.
     Linker(PathBuf),
 }
@@ -204,7 +215,10 @@ pub enum Input {
 pub enum Item {
     Input(Input),
     /// A flag (one or two arguments) and the steps it goes to.
-    Flag { steps: Steps, args: Vec<OsString> },
+    Flag {
+        steps: Steps,
+        args: Vec<OsString>,
+    },
 }
 
 /// Dependency-file flags, applied to the preprocessing of each C source.
@@ -256,7 +270,10 @@ pub enum Plan {
     Help,
     Version,
     /// `--dump-meta FILE [--json]`.
-    DumpMeta { file: PathBuf, json: bool },
+    DumpMeta {
+        file: PathBuf,
+        json: bool,
+    },
     /// Hand the arguments to the real compiler unchanged (`-E`, `-M`, or no input files as in
     /// `-v`, `-dumpversion`, `-print-search-dirs`).
     PassThrough(Vec<OsString>),
@@ -290,7 +307,13 @@ pub fn parse(args: &[OsString]) -> Result<Plan, ArgError> {
     if args.iter().any(|a| a == "--version") {
         return Ok(Plan::Version);
     }
-    let mut b = Build { stop: Stop::Link, shared: false, output: None, items: Vec::new(), deps: DepFlags::default() };
+    let mut b = Build {
+        stop: Stop::Link,
+        shared: false,
+        output: None,
+        items: Vec::new(),
+        deps: DepFlags::default(),
+    };
     let mut lang: Option<OsString> = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -301,7 +324,10 @@ pub fn parse(args: &[OsString]) -> Result<Plan, ArgError> {
         }
         let Some((spec, value)) = lookup(&text) else {
             // Unknown: gcc would have seen it everywhere, so every step sees it.
-            b.items.push(Item::Flag { steps: Steps::ALL, args: vec![arg.clone()] });
+            b.items.push(Item::Flag {
+                steps: Steps::ALL,
+                args: vec![arg.clone()],
+            });
             continue;
         };
         // The flag as written (one or two arguments) and its value.
@@ -309,13 +335,18 @@ pub fn parse(args: &[OsString]) -> Result<Plan, ArgError> {
             (Exact | Joined, _) => (vec![arg.clone()], None),
             (JoS, Some(v)) => (vec![arg.clone()], Some(v.into())),
             (JoS | Separate, None) => {
-                let v = it.next().ok_or_else(|| ArgError::MissingValue(spec.name.to_string()))?;
+                let v = it
+                    .next()
+                    .ok_or_else(|| ArgError::MissingValue(spec.name.to_string()))?;
                 (vec![arg.clone(), v.clone()], Some(v.clone()))
             }
             (Separate, Some(_)) => unreachable!("lookup gives no joined value for separate flags"),
         };
         match spec.role {
-            Route(steps) => b.items.push(Item::Flag { steps, args: written }),
+            Route(steps) => b.items.push(Item::Flag {
+                steps,
+                args: written,
+            }),
             Role::Stop(s) => b.stop = b.stop.min(s),
             Role::Shared => b.shared = true,
             Role::Output => b.output = value.map(PathBuf::from),
@@ -331,7 +362,10 @@ pub fn parse(args: &[OsString]) -> Result<Plan, ArgError> {
     if b.stop == Stop::Preprocess || ninputs == 0 {
         return Ok(Plan::PassThrough(args.to_vec()));
     }
-    let compiled = b.inputs().filter(|i| !matches!(i, Input::Linker(_))).count();
+    let compiled = b
+        .inputs()
+        .filter(|i| !matches!(i, Input::Linker(_)))
+        .count();
     if b.output.is_some() && matches!(b.stop, Stop::Object | Stop::Assembly) && compiled > 1 {
         return Err(ArgError::OutputWithMultipleInputs);
     }
@@ -354,24 +388,39 @@ fn classify(path: &OsStr, lang: Option<&OsStr>) -> Input {
     match lang.map(|l| l.to_string_lossy()) {
         Some(l) if l == "c" => return Input::C(p),
         Some(l) if l == "cpp-output" => return Input::Preprocessed(p),
-        Some(_) => return Input::Foreign { path: p, lang: lang.map(OsStr::to_owned) },
+        Some(_) => {
+            return Input::Foreign {
+                path: p,
+                lang: lang.map(OsStr::to_owned),
+            }
+        }
         None => {}
     }
     match Path::new(path).extension().and_then(OsStr::to_str) {
         Some("c") => Input::C(p),
         Some("i") => Input::Preprocessed(p),
-        Some("s" | "S" | "sx" | "cc" | "cp" | "cxx" | "cpp" | "CPP" | "c++" | "C" | "ii" | "m" | "mi" | "M" | "mm" | "h") => {
-            Input::Foreign { path: p, lang: None }
-        }
+        Some(
+            "s" | "S" | "sx" | "cc" | "cp" | "cxx" | "cpp" | "CPP" | "c++" | "C" | "ii" | "m"
+            | "mi" | "M" | "mm" | "h",
+        ) => Input::Foreign {
+            path: p,
+            lang: None,
+        },
         _ => Input::Linker(p),
     }
 }
 
 fn parse_dump_meta(args: &[OsString]) -> Result<Plan, ArgError> {
     let json = args.iter().any(|a| a == "--json");
-    let rest: Vec<_> = args.iter().filter(|a| *a != "--dump-meta" && *a != "--json").collect();
+    let rest: Vec<_> = args
+        .iter()
+        .filter(|a| *a != "--dump-meta" && *a != "--json")
+        .collect();
     match rest.as_slice() {
-        [file] => Ok(Plan::DumpMeta { file: PathBuf::from(file), json }),
+        [file] => Ok(Plan::DumpMeta {
+            file: PathBuf::from(file),
+            json,
+        }),
         _ => Err(ArgError::DumpMetaUsage),
     }
 }
@@ -427,14 +476,21 @@ mod tests {
         let b = build("-c -O2 -g -Iinc -D X=1 -Wall -std=c11 -fPIC -o a.o a.c");
         assert_eq!(b.stop, Stop::Object);
         assert_eq!(b.output, Some(PathBuf::from("a.o")));
-        assert_eq!(strs(b.flags(Steps::PRE)), ["-O2", "-Iinc", "-D", "X=1", "-Wall", "-std=c11", "-fPIC"]);
-        assert_eq!(strs(b.flags(Steps::COMPILE)), ["-O2", "-g", "-Wall", "-std=c11", "-fPIC"]);
+        assert_eq!(
+            strs(b.flags(Steps::PRE)),
+            ["-O2", "-Iinc", "-D", "X=1", "-Wall", "-std=c11", "-fPIC"]
+        );
+        assert_eq!(
+            strs(b.flags(Steps::COMPILE)),
+            ["-O2", "-g", "-Wall", "-std=c11", "-fPIC"]
+        );
         assert_eq!(strs(b.flags(Steps::LINK)), ["-O2", "-g", "-fPIC"]);
     }
 
     #[test]
     fn link_items_keep_their_order() {
-        let b = build("a.o -Wl,--whole-archive libx.a -Wl,--no-whole-archive b.c -L lib -lm -o prog");
+        let b =
+            build("a.o -Wl,--whole-archive libx.a -Wl,--no-whole-archive b.c -L lib -lm -o prog");
         let kinds: Vec<String> = b
             .items
             .iter()
@@ -445,7 +501,18 @@ mod tests {
                 Item::Flag { args, .. } => strs(args.clone()).join(" "),
             })
             .collect();
-        assert_eq!(kinds, ["obj:a.o", "-Wl,--whole-archive", "obj:libx.a", "-Wl,--no-whole-archive", "c:b.c", "-L lib", "-lm"]);
+        assert_eq!(
+            kinds,
+            [
+                "obj:a.o",
+                "-Wl,--whole-archive",
+                "obj:libx.a",
+                "-Wl,--no-whole-archive",
+                "c:b.c",
+                "-L lib",
+                "-lm"
+            ]
+        );
     }
 
     #[test]
@@ -455,10 +522,16 @@ mod tests {
         assert_eq!(
             inputs,
             [
-                Input::Foreign { path: "x.S".into(), lang: None },
+                Input::Foreign {
+                    path: "x.S".into(),
+                    lang: None
+                },
                 Input::C("weird.txt".into()),
                 Input::Preprocessed("y.i".into()),
-                Input::Foreign { path: "z.cc".into(), lang: None },
+                Input::Foreign {
+                    path: "z.cc".into(),
+                    lang: None
+                },
             ]
         );
     }
@@ -483,18 +556,39 @@ mod tests {
 
     #[test]
     fn preprocessing_and_queries_pass_through() {
-        assert_eq!(parse(&args("-E -DX a.c")), Ok(Plan::PassThrough(args("-E -DX a.c"))));
-        assert_eq!(parse(&args("-MM a.c")), Ok(Plan::PassThrough(args("-MM a.c"))));
-        assert_eq!(parse(&args("-dumpversion")), Ok(Plan::PassThrough(args("-dumpversion"))));
+        assert_eq!(
+            parse(&args("-E -DX a.c")),
+            Ok(Plan::PassThrough(args("-E -DX a.c")))
+        );
+        assert_eq!(
+            parse(&args("-MM a.c")),
+            Ok(Plan::PassThrough(args("-MM a.c")))
+        );
+        assert_eq!(
+            parse(&args("-dumpversion")),
+            Ok(Plan::PassThrough(args("-dumpversion")))
+        );
     }
 
     #[test]
     fn errors_are_values() {
         assert_eq!(parse(&[]), Err(ArgError::NoInputs));
-        assert_eq!(parse(&args("a.c -o")), Err(ArgError::MissingValue("-o".into())));
-        assert_eq!(parse(&args("-c a.c b.c -o x.o")), Err(ArgError::OutputWithMultipleInputs));
+        assert_eq!(
+            parse(&args("a.c -o")),
+            Err(ArgError::MissingValue("-o".into()))
+        );
+        assert_eq!(
+            parse(&args("-c a.c b.c -o x.o")),
+            Err(ArgError::OutputWithMultipleInputs)
+        );
         assert_eq!(parse(&args("--dump-meta")), Err(ArgError::DumpMetaUsage));
-        assert_eq!(parse(&args("--dump-meta --json a.o")), Ok(Plan::DumpMeta { file: "a.o".into(), json: true }));
+        assert_eq!(
+            parse(&args("--dump-meta --json a.o")),
+            Ok(Plan::DumpMeta {
+                file: "a.o".into(),
+                json: true
+            })
+        );
     }
 
     #[test]

@@ -26,10 +26,15 @@ fn switch(name: &str) -> bool {
 
 impl Config {
     pub fn from_env() -> Config {
-        let cc = std::env::var("UPSTARE_CC").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "cc".into());
+        let cc = std::env::var("UPSTARE_CC")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "cc".into());
         Config {
             cc: cc.split_whitespace().map(OsString::from).collect(),
-            runtime: std::env::var_os("UPSTARE_RUNTIME").filter(|v| !v.is_empty()).map(PathBuf::from),
+            runtime: std::env::var_os("UPSTARE_RUNTIME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
             keep_temps: switch("UPSTARE_KEEP_TEMPS"),
             verbose: switch("UPSTARE_VERBOSE"),
             no_runtime: switch("UPSTARE_NO_RUNTIME"),

@@ -11,14 +11,26 @@ pub enum DriverError {
     #[error(transparent)]
     Args(#[from] ArgError),
 
-    #[error("cannot run the C compiler `{program}`: {source} (set UPSTARE_CC to the compiler to use)")]
-    Spawn { program: String, source: std::io::Error },
+    #[error(
+        "cannot run the C compiler `{program}`: {source} (set UPSTARE_CC to the compiler to use)"
+    )]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
 
     #[error("cannot {what} {}: {source}", path.display())]
-    Io { what: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("{}: {source}", path.display())]
-    Meta { path: PathBuf, source: upstare_meta::MetaError },
+    Meta {
+        path: PathBuf,
+        source: upstare_meta::MetaError,
+    },
 
     #[error(
         "the upstare runtime is missing: {} does not exist; build it with `cargo build -p upstare-runtime` \
@@ -28,5 +40,8 @@ pub enum DriverError {
     RuntimeMissing { path: PathBuf },
 
     #[error("cannot read the runtime archive {}: {source}", path.display())]
-    RuntimeArchive { path: PathBuf, source: object::Error },
+    RuntimeArchive {
+        path: PathBuf,
+        source: object::Error,
+    },
 }

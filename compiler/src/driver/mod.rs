@@ -24,7 +24,9 @@ use std::process::ExitCode;
 pub fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().skip(1).collect();
     let config = config::Config::from_env();
-    let result = args::parse(&argv).map_err(error::DriverError::from).and_then(|plan| run::execute(plan, &config));
+    let result = args::parse(&argv)
+        .map_err(error::DriverError::from)
+        .and_then(|plan| run::execute(plan, &config));
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -18,7 +18,6 @@ use std::process::Command;
 use upstare_cc::{instrument, CDiagnostic, Options};
 use upstare_meta::{render_json, render_text, Module};
 
-
 use super::args::{Build, Input, Item, Plan, Steps, Stop, HELP};
 use super::config::Config;
 use super::error::DriverError;
@@ -36,9 +35,21 @@ pub fn execute(plan: Plan, config: &Config) -> Result<u8, DriverError> {
             Ok(0)
         }
         Plan::DumpMeta { file, json } => {
-            let bytes = fs::read(&file).map_err(|source| DriverError::Io { what: "read", path: file.clone(), source })?;
-            let m = Module::from_elf(&bytes).map_err(|source| DriverError::Meta { path: file, source })?;
-            print!("{}", if json { render_json(&m) } else { render_text(&m) });
+            let bytes = fs::read(&file).map_err(|source| DriverError::Io {
+                what: "read",
+                path: file.clone(),
+                source,
+            })?;
+            let m = Module::from_elf(&bytes)
+                .map_err(|source| DriverError::Meta { path: file, source })?;
+            print!(
+                "{}",
+                if json {
+                    render_json(&m)
+                } else {
+                    render_text(&m)
+                }
+            );
             Ok(0)
         }
         Plan::PassThrough(args) => Tools { config }.run(args),
@@ -59,16 +70,30 @@ impl Tools<'_> {
         I: IntoIterator<Item = S>,
         S: Into<OsString>,
     {
-        let (program, lead) = self.config.cc.split_first().expect("Config::cc is never empty");
-        let args: Vec<OsString> = lead.iter().cloned().chain(args.into_iter().map(Into::into)).collect();
+        let (program, lead) = self
+            .config
+            .cc
+            .split_first()
+            .expect("Config::cc is never empty");
+        let args: Vec<OsString> = lead
+            .iter()
+            .cloned()
+            .chain(args.into_iter().map(Into::into))
+            .collect();
         if self.config.verbose {
-            let shown: Vec<_> = std::iter::once(program).chain(&args).map(|a| a.to_string_lossy()).collect();
+            let shown: Vec<_> = std::iter::once(program)
+                .chain(&args)
+                .map(|a| a.to_string_lossy())
+                .collect();
             eprintln!("+ {}", shown.join(" "));
         }
         let status = Command::new(program)
             .args(&args)
             .status()
-            .map_err(|source| DriverError::Spawn { program: program.to_string_lossy().into_owned(), source })?;
+            .map_err(|source| DriverError::Spawn {
+                program: program.to_string_lossy().into_owned(),
+                source,
+            })?;
         Ok(match status.code() {
             Some(c) => u8::try_from(c).unwrap_or(1),
             None => 1,
@@ -87,13 +112,20 @@ impl Temps {
         let dir = tempfile::Builder::new()
             .prefix("upstare-cc.")
             .tempdir()
-            .map_err(|source| DriverError::Io { what: "create a temporary directory in", path: std::env::temp_dir(), source })?;
+            .map_err(|source| DriverError::Io {
+                what: "create a temporary directory in",
+                path: std::env::temp_dir(),
+                source,
+            })?;
         if keep {
             let path = dir.keep();
             eprintln!("upstare-cc: keeping temporary files in {}", path.display());
             Ok(Temps { path, _dir: None })
         } else {
-            Ok(Temps { path: dir.path().to_owned(), _dir: Some(dir) })
+            Ok(Temps {
+                path: dir.path().to_owned(),
+                _dir: Some(dir),
+            })
         }
     }
 
@@ -104,11 +136,16 @@ impl Temps {
 }
 
 fn stem(p: &Path) -> String {
-    p.file_stem().map_or_else(|| "stdin".into(), |s| s.to_string_lossy().into_owned())
+    p.file_stem()
+        .map_or_else(|| "stdin".into(), |s| s.to_string_lossy().into_owned())
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), DriverError> {
-    fs::write(path, bytes).map_err(|source| DriverError::Io { what: "write", path: path.into(), source })
+    fs::write(path, bytes).map_err(|source| DriverError::Io {
+        what: "write",
+        path: path.into(),
+        source,
+    })
 }
 
 /// Prints diagnostics about the user's C code, gcc style.
@@ -130,7 +167,12 @@ struct Builder<'a> {
 
 impl<'a> Builder<'a> {
     fn new(b: &'a Build, config: &'a Config) -> Result<Self, DriverError> {
-        Ok(Builder { b, config, tools: Tools { config }, temps: Temps::new(config.keep_temps)? })
+        Ok(Builder {
+            b,
+            config,
+            tools: Tools { config },
+            temps: Temps::new(config.keep_temps)?,
+        })
     }
 
     fn build(&self) -> Result<u8, DriverError> {
@@ -139,7 +181,9 @@ impl<'a> Builder<'a> {
         let mut status = 0;
         for (n, item) in b.items.iter().enumerate() {
             match item {
-                Item::Flag { steps, args } if steps.has(Steps::LINK) => link_args.extend(args.iter().cloned()),
+                Item::Flag { steps, args } if steps.has(Steps::LINK) => {
+                    link_args.extend(args.iter().cloned())
+                }
                 Item::Flag { .. } => {}
                 Item::Input(Input::Linker(p)) if b.stop == Stop::Link => link_args.push(p.into()),
                 Item::Input(Input::Linker(p)) => {
@@ -167,14 +211,27 @@ impl<'a> Builder<'a> {
         let src = source_of(input);
         match self.b.stop {
             Stop::Link => self.temps.file(n, src, "o"),
-            Stop::Assembly => self.b.output.clone().unwrap_or_else(|| format!("{}.s", stem(src)).into()),
-            _ => self.b.output.clone().unwrap_or_else(|| format!("{}.o", stem(src)).into()),
+            Stop::Assembly => self
+                .b
+                .output
+                .clone()
+                .unwrap_or_else(|| format!("{}.s", stem(src)).into()),
+            _ => self
+                .b
+                .output
+                .clone()
+                .unwrap_or_else(|| format!("{}.o", stem(src)).into()),
         }
     }
 
     /// `-c` or `-S`, and `-fPIC` for an update module.
     fn stop_flags(&self) -> Vec<OsString> {
-        let mut v: Vec<OsString> = vec![if self.b.stop == Stop::Assembly { "-S" } else { "-c" }.into()];
+        let mut v: Vec<OsString> = vec![if self.b.stop == Stop::Assembly {
+            "-S"
+        } else {
+            "-c"
+        }
+        .into()];
         if self.b.shared {
             v.push("-fPIC".into());
         }
@@ -186,7 +243,9 @@ impl<'a> Builder<'a> {
     /// `.d`; the target is `-MT`/`-MQ`, else the object.
     fn dep_flags(&self, src: &Path, out: &Path) -> Vec<OsString> {
         let d = &self.b.deps;
-        let Some(mode) = d.mode else { return Vec::new() };
+        let Some(mode) = d.mode else {
+            return Vec::new();
+        };
         let file: OsString = match (&d.file, &self.b.output) {
             (Some(f), _) => f.clone(),
             (None, Some(o)) => o.with_extension("d").into(),
@@ -230,7 +289,14 @@ impl<'a> Builder<'a> {
                 let pre = self.temps.file(n, path, "i");
                 let mut args = b.flags(Steps::PRE);
                 args.extend(self.dep_flags(path, out));
-                args.extend(["-E".into(), "-x".into(), "c".into(), path.into(), "-o".into(), pre.clone().into()]);
+                args.extend([
+                    "-E".into(),
+                    "-x".into(),
+                    "c".into(),
+                    path.into(),
+                    "-o".into(),
+                    pre.clone().into(),
+                ]);
                 let code = self.tools.run(args)?;
                 if code != 0 {
                     return Ok(code);
@@ -238,20 +304,38 @@ impl<'a> Builder<'a> {
                 pre
             }
         };
-        let compiled = if self.config.no_runtime { Some(pre) } else { self.instrument(n, src, &pre)? };
-        let Some(compiled) = compiled else { return Ok(1) };
+        let compiled = if self.config.no_runtime {
+            Some(pre)
+        } else {
+            self.instrument(n, src, &pre)?
+        };
+        let Some(compiled) = compiled else {
+            return Ok(1);
+        };
         let mut args = b.flags(Steps::COMPILE);
         args.extend(self.stop_flags());
-        args.extend(["-x".into(), "cpp-output".into(), compiled.into(), "-o".into(), out.into()]);
+        args.extend([
+            "-x".into(),
+            "cpp-output".into(),
+            compiled.into(),
+            "-o".into(),
+            out.into(),
+        ]);
         self.tools.run(args)
     }
 
     /// Instruments the preprocessed unit `pre` of source `src`; returns the instrumented file,
     /// or `None` when diagnostics (already printed) stop the unit.
     fn instrument(&self, n: usize, src: &Path, pre: &Path) -> Result<Option<PathBuf>, DriverError> {
-        let bytes = fs::read(pre).map_err(|source| DriverError::Io { what: "read", path: pre.into(), source })?;
+        let bytes = fs::read(pre).map_err(|source| DriverError::Io {
+            what: "read",
+            path: pre.into(),
+            source,
+        })?;
         let (text, enc) = text::decode(bytes);
-        let opts = Options { source_name: src.display().to_string() };
+        let opts = Options {
+            source_name: src.display().to_string(),
+        };
         let instrumented = match instrument(&text, &opts) {
             Ok((out, warnings)) => {
                 report(&warnings);
@@ -303,6 +387,9 @@ impl<'a> Builder<'a> {
 
 fn source_of(input: &Input) -> &Path {
     match input {
-        Input::C(p) | Input::Preprocessed(p) | Input::Foreign { path: p, .. } | Input::Linker(p) => p,
+        Input::C(p)
+        | Input::Preprocessed(p)
+        | Input::Foreign { path: p, .. }
+        | Input::Linker(p) => p,
     }
 }

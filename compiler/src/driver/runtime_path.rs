@@ -15,7 +15,11 @@ pub fn find(config: &Config) -> Result<PathBuf, DriverError> {
     let path = match &config.runtime {
         Some(p) => p.clone(),
         None => {
-            let exe = std::env::current_exe().map_err(|source| DriverError::Io { what: "locate upstare-cc itself", path: "/proc/self/exe".into(), source })?;
+            let exe = std::env::current_exe().map_err(|source| DriverError::Io {
+                what: "locate upstare-cc itself",
+                path: "/proc/self/exe".into(),
+                source,
+            })?;
             exe.with_file_name(RUNTIME_ARCHIVE)
         }
     };

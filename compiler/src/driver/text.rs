@@ -17,7 +17,10 @@ pub enum Encoding {
 pub fn decode(bytes: Vec<u8>) -> (String, Encoding) {
     match String::from_utf8(bytes) {
         Ok(s) => (s, Encoding::Utf8),
-        Err(e) => (e.into_bytes().iter().map(|&b| char::from(b)).collect(), Encoding::Latin1),
+        Err(e) => (
+            e.into_bytes().iter().map(|&b| char::from(b)).collect(),
+            Encoding::Latin1,
+        ),
     }
 }
 
@@ -25,7 +28,10 @@ pub fn decode(bytes: Vec<u8>) -> (String, Encoding) {
 pub fn encode(text: String, enc: Encoding) -> Result<Vec<u8>, char> {
     match enc {
         Encoding::Utf8 => Ok(text.into_bytes()),
-        Encoding::Latin1 => text.chars().map(|c| u8::try_from(c).map_err(|_| c)).collect(),
+        Encoding::Latin1 => text
+            .chars()
+            .map(|c| u8::try_from(c).map_err(|_| c))
+            .collect(),
     }
 }
 
@@ -40,6 +46,9 @@ mod tests {
         assert_eq!(enc, Encoding::Latin1);
         assert_eq!(encode(text, enc), Ok(bytes));
         assert_eq!(encode("\u{20ac}".into(), Encoding::Latin1), Err('\u{20ac}'));
-        assert_eq!(decode("caf\u{e9}".into()), ("caf\u{e9}".to_string(), Encoding::Utf8));
+        assert_eq!(
+            decode("caf\u{e9}".into()),
+            ("caf\u{e9}".to_string(), Encoding::Utf8)
+        );
     }
 }
