@@ -101,3 +101,15 @@ int __wrap_pthread_join(pthread_t thread, void **ret)
     us_rt_blocking_leave();
     return rc;
 }
+
+/* Functions upstare-cc leaves uninstrumented although their callees may unwind (variadic
+ * functions, whose va_list points into their own frame) live in the section `upstare_pinned`.
+ * The linker defines these bounds when any object has such a function; weak so that programs
+ * without one still link. The stack walk refuses to unwind through a frame in this range. */
+extern const char __start_upstare_pinned[] __attribute__((weak));
+extern const char __stop_upstare_pinned[] __attribute__((weak));
+
+void us_pinned_range(uintptr_t *lo, uintptr_t *hi) {
+    *lo = (uintptr_t)__start_upstare_pinned;
+    *hi = (uintptr_t)__stop_upstare_pinned;
+}

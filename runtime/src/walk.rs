@@ -41,13 +41,24 @@ extern "C" {
     fn _Unwind_FindEnclosingFunction(pc: *mut c_void) -> *mut c_void;
 }
 
+extern "C" {
+    /// Bounds of the `upstare_pinned` text section (runtime/c/abi.c); both 0 when absent.
+    fn us_pinned_range(lo: *mut usize, hi: *mut usize);
+}
+
 /// Executable address ranges in which a frame may be unwound.
 pub struct TextRanges {
     ranges: Vec<(usize, usize)>,
+    /// Uninstrumented functions whose callees may unwind: never unwound through.
+    pinned: (usize, usize),
 }
 
 impl TextRanges {
     fn contains(&self, ip: usize) -> bool {
+        let (plo, phi) = self.pinned;
+        if ip >= plo && ip < phi {
+            return false;
+        }
         self.ranges.iter().any(|&(lo, hi)| ip >= lo && ip < hi)
     }
 }
@@ -77,7 +88,10 @@ fn main_program_text() -> TextRanges {
     let mut ranges: Vec<(usize, usize)> = Vec::new();
     // SAFETY: the callback only reads the headers it is given and writes to `ranges`.
     unsafe { libc::dl_iterate_phdr(Some(phdr_callback), &mut ranges as *mut _ as *mut c_void) };
-    TextRanges { ranges }
+    let (mut lo, mut hi) = (0usize, 0usize);
+    // SAFETY: the C helper only writes the two addresses it is given.
+    unsafe { us_pinned_range(&mut lo, &mut hi) };
+    TextRanges { ranges, pinned: (lo, hi) }
 }
 
 static TEXT: OnceLock<TextRanges> = OnceLock::new();

@@ -224,7 +224,8 @@ impl<'a> FnRewriter<'a> {
         for p in &fd.node.parameters {
             if let Some(d) = &p.node.declarator {
                 if let Some(id) = analysis::declarator_ident(&d.node) {
-                    finder.scopes[0].push((id.node.name.clone(), id.span.start, analysis::is_array_declarator(&d.node)));
+                    finder.scopes[0].push((id.node.name.clone(), id.span.start, false));
+                    finder.order.push(id.span.start);
                 }
             }
         }
@@ -410,7 +411,7 @@ impl<'a> FnRewriter<'a> {
             if site.reads.iter().all(|r| self.scopes.iter().flatten().any(|v| &v.c == r)) {
                 let _ = write!(
                     s,
-                    " if (__us_sjf{0} && (__us_sjm{0} = __us_side_top, __us_sjv{0} = {1}({2})) != 0) goto __us_SJ{0};",
+                    " if (__us_sjf{0} && (__us_sjv{0} = {1}({2})) != 0) goto __us_SJ{0};",
                     site.id, site.callee, site.args
                 );
             }
@@ -451,9 +452,7 @@ impl<'a> FnRewriter<'a> {
         let k = self.new_point();
         out.push_str(&self.restore_block(k));
         match result {
-            Some(r) => {
-                let _ = writeln!(out, "{r} = {call};");
-            }
+            Some(r) => out.push_str(&assign_temp(r, call)),
             None => {
                 let _ = writeln!(out, "{call};");
             }
@@ -782,9 +781,38 @@ impl<'a> FnRewriter<'a> {
         parts.join(" ")
     }
 
-    /// A declarator's text with its name replaced.
-    fn declarator_with_name(&self, d: &Node<Declarator>, id: &Node<Identifier>, name: &str) -> String {
-        format!("{}{}{}", &self.src[d.span.start..id.span.start], name, &self.src[id.span.end..d.span.end])
+    /// A declarator's text with its name replaced and its array sizes printed again (they may
+    /// name locals that were renamed or boxed).
+    fn declarator_with_name(&mut self, d: &Node<Declarator>, id: &Node<Identifier>, name: &str) -> String {
+        fn sizes<'x>(d: &'x Declarator, out: &mut Vec<&'x Node<Expression>>) {
+            for x in &d.derived {
+                if let DerivedDeclarator::Array(a) = &x.node {
+                    if let ArraySize::VariableExpression(e) | ArraySize::StaticExpression(e) = &a.node.size {
+                        out.push(e);
+                    }
+                }
+            }
+            if let DeclaratorKind::Declarator(inner) = &d.kind.node {
+                sizes(&inner.node, out);
+            }
+        }
+        let mut exprs = Vec::new();
+        sizes(&d.node, &mut exprs);
+        let mut pieces: Vec<(usize, usize, String)> = vec![(id.span.start, id.span.end, name.to_string())];
+        for e in exprs {
+            let t = self.expr(e);
+            pieces.push((e.span.start, e.span.end, t));
+        }
+        pieces.sort_by_key(|p| p.0);
+        let mut out = String::new();
+        let mut pos = d.span.start;
+        for (s, e, t) in pieces {
+            out.push_str(&self.src[pos..s]);
+            out.push_str(&t);
+            pos = e;
+        }
+        out.push_str(&self.src[pos..d.span.end]);
+        out
     }
 
     /// Type text of a declared name: specifiers and declarator without the name.
@@ -1114,7 +1142,11 @@ impl<'a> FnRewriter<'a> {
                 format!("({b}){op}{}", m.node.identifier.node.name)
             }
             Expression::Call(c) => {
-                let f = self.expr(&c.node.callee);
+                let mut f = self.expr(&c.node.callee);
+                if self.parenthesised(&c.node.callee.span) {
+                    // Keep `(T)(x)` a cast when lang-c read it as a call of `T`.
+                    f = format!("({f})");
+                }
                 let args: Vec<String> = c.node.arguments.iter().map(|a| self.expr(a)).collect();
                 format!("{f}({})", args.join(", "))
             }
@@ -1163,6 +1195,12 @@ impl<'a> FnRewriter<'a> {
                 o
             }
         }
+    }
+
+    /// Whether the source has parentheses right around `span`.
+    fn parenthesised(&self, span: &Span) -> bool {
+        self.src[span.start..span.end].starts_with('(')
+            || self.src[..span.start].trim_end().ends_with('(') && self.src[span.end..].trim_start().starts_with(')')
     }
 
     fn ident(&self, name: &str) -> String {
@@ -1254,7 +1292,7 @@ impl<'a> FnRewriter<'a> {
                     let d = self.expr(&c.node.else_expression);
                     return format!("({a} ? {b} : {d})");
                 }
-                let ty = if want { Some(format!("__typeof__({})", self.expr(e))) } else { None };
+                let ty = if want { Some(format!("__typeof__((0, {}))", self.expr(e))) } else { None };
                 let a = self.lower(&c.node.condition, true, out);
                 let t = self.new_temp();
                 if let Some(ty) = &ty {
@@ -1265,7 +1303,7 @@ impl<'a> FnRewriter<'a> {
                 self.scopes.push(Vec::new());
                 let b = self.lower(&c.node.then_expression, want, out);
                 if want {
-                    let _ = writeln!(out, "{t} = {b};");
+                    out.push_str(&assign_temp(&t, &b));
                 } else if !b.is_empty() {
                     let _ = writeln!(out, "{b};");
                 }
@@ -1274,7 +1312,7 @@ impl<'a> FnRewriter<'a> {
                 self.scopes.push(Vec::new());
                 let d = self.lower(&c.node.else_expression, want, out);
                 if want {
-                    let _ = writeln!(out, "{t} = {d};");
+                    out.push_str(&assign_temp(&t, &d));
                 } else if !d.is_empty() {
                     let _ = writeln!(out, "{d};");
                 }
@@ -1317,7 +1355,12 @@ impl<'a> FnRewriter<'a> {
         let (kind, callee) = self.call_kind(&c.node);
         // Operands first, in order: nested calls, then anything that is not replayable.
         let ftext = if matches!(c.node.callee.node, Expression::Identifier(_)) {
-            self.expr(&c.node.callee)
+            let f = self.expr(&c.node.callee);
+            if self.parenthesised(&c.node.callee.span) {
+                format!("({f})")
+            } else {
+                f
+            }
         } else {
             let f = self.lower(&c.node.callee, true, out);
             self.spill(f, out)
@@ -1356,7 +1399,7 @@ impl<'a> FnRewriter<'a> {
             CallKind::Unwinds => {
                 if want {
                     let t = self.new_temp();
-                    let ty = format!("__typeof__({call})");
+                    let ty = format!("__typeof__((0, {call}))");
                     let _ = writeln!(out, "{ty} {t};");
                     self.declare_temp(&t, &ty);
                     self.call_point(out, &call, Some(&t), &callee, span);
@@ -1376,6 +1419,13 @@ impl<'a> FnRewriter<'a> {
         self.declare_temp(&t, &format!("__typeof__({value})"));
         t
     }
+}
+
+/// Assigns `value` to a temporary declared with `__typeof__`, which keeps qualifiers (gcc gives
+/// `const T` for a call of a function declared to return `const T`): initialise a copy, then
+/// copy its bytes.
+fn assign_temp(t: &str, value: &str) -> String {
+    format!("{{ __typeof__({t}) __us_v = {value}; __builtin_memcpy((void *)&{t}, (const void *)&__us_v, sizeof({t})); }}\n")
 }
 
 fn is_static(specs: &[Node<DeclarationSpecifier>]) -> bool {
