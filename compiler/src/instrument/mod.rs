@@ -45,6 +45,8 @@ const PROLOGUE: &str = "#pragma GCC diagnostic ignored \"-Wunused-label\"\n\
 /// diagnostics that stop the unit from being compiled. Warnings come back with the text.
 pub fn instrument(preprocessed: &str, opts: &Options) -> Result<(String, Vec<CDiagnostic>), Vec<CDiagnostic>> {
     let lines = LineMap::new(preprocessed);
+    let stripped = strip_noreturn(preprocessed, &lines);
+    let preprocessed = stripped.as_str();
     let config = lang_c::driver::Config::with_gcc();
     let parse = match lang_c::driver::parse_preprocessed(&config, preprocessed.to_string()) {
         Ok(p) => p,
@@ -123,6 +125,29 @@ pub fn instrument(preprocessed: &str, opts: &Options) -> Result<(String, Vec<CDi
     out.push_str(&meta_emit::unit_entry(&source_name));
     out.push_str(&unit_metadata(&parse.unit, preprocessed, &lines, &source_name));
     Ok((out, diags))
+}
+
+/// Removes `noreturn` from user code, keeping every byte offset: a function that may unwind
+/// returns (a dummy value) when it does, and a caller compiled on the promise that it never
+/// returns would run into unreachable code. System headers keep theirs (`exit`, `longjmp` and
+/// their kind never unwind). `_Noreturn` becomes blanks, the attribute becomes `cold`.
+fn strip_noreturn(text: &str, lines: &LineMap) -> String {
+    let mut out = text.as_bytes().to_vec();
+    for (word, repl) in [("_Noreturn", "         "), ("__noreturn__", "__cold__    "), ("noreturn", "__cold__")] {
+        let mut from = 0;
+        while let Some(i) = text[from..].find(word) {
+            let at = from + i;
+            from = at + word.len();
+            let before = text[..at].bytes().last();
+            let after = text[at + word.len()..].bytes().next();
+            let ident = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_');
+            if ident(before) || ident(after) || lines.origin(at).system {
+                continue;
+            }
+            out[at..at + word.len()].copy_from_slice(repl.as_bytes());
+        }
+    }
+    String::from_utf8(out).expect("ASCII replaced by ASCII")
 }
 
 /// A line marker that puts the text after `offset` back on its original line.
