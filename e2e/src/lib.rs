@@ -400,6 +400,18 @@ impl Output {
             if bytes.is_empty() {
                 let _ = writeln!(s, "  {name}: (empty)");
             } else {
+                let text = String::from_utf8_lossy(bytes);
+                // A compiler's first error is what matters and a tail may cut it off, so the first
+                // few lines that mention "error" come first when the stream is long.
+                if text.lines().count() > 25 {
+                    let errs: Vec<&str> = text.lines().filter(|l| l.contains("error")).take(5).collect();
+                    if !errs.is_empty() {
+                        let _ = writeln!(s, "  {name} (first error lines):");
+                        for line in errs {
+                            let _ = writeln!(s, "    | {line}");
+                        }
+                    }
+                }
                 let _ = writeln!(s, "  {name} (tail):");
                 for line in tail(&String::from_utf8_lossy(bytes), 25, 3000).lines() {
                     let _ = writeln!(s, "    | {line}");

@@ -55,10 +55,17 @@ fn csmith_version() -> String {
     out.stdout_str().lines().take(2).collect::<Vec<_>>().join(" ")
 }
 
-fn cache_key(version: &str) -> String {
-    let raw = format!("{version} {}", CSMITH_OPTS.join(" "));
-    let key: String = raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '_' }).collect();
-    format!("csmith-{key}")
+/// The cache folder for this csmith version and these options: `csmith-<FNV-1a hash>`, with the
+/// hashed text written beside the programs in `key.txt`.
+fn cache_for(version: &str) -> PathBuf {
+    let raw = format!("{version}\n{}\n", CSMITH_OPTS.join(" "));
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in raw.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let dir = cache_dir(&format!("csmith-{h:016x}"));
+    let _ = std::fs::write(dir.join("key.txt"), raw);
+    dir
 }
 
 fn gen_cmd(seed: u64) -> Cmd {
@@ -180,7 +187,7 @@ fn csmith_differential() {
     if !version.contains("2.3.0") {
         eprintln!("csmith_differential: warning: seeds were chosen with csmith 2.3.0, this is `{version}`");
     }
-    let cache = cache_dir(&cache_key(&version));
+    let cache = cache_for(&version);
     let all = seeds();
     assert!(all.len() >= 200, "data/csmith-seeds.txt must list at least 200 seeds, it has {}", all.len());
     let run_all = std::env::var("UPSTARE_CSMITH_ALL").map(|v| v == "1").unwrap_or(false);
