@@ -1,4 +1,4 @@
--- Benchmark (not a test): fannkuch-redux on n = 10, CPU-bound, loops and table accesses.
+-- Benchmark (not a test): fannkuch-redux on n = 9, CPU-bound, loops and table accesses.
 local function fannkuch(n)
   local perm, perm1, count = {}, {}, {}
   local maxflips, checksum, r, permcount = 0, 0, n, 0
@@ -28,6 +28,6 @@ local function fannkuch(n)
     permcount = permcount + 1
   end
 end
-local n = tonumber(arg and arg[1]) or 10
+local n = tonumber(arg and arg[1]) or 9
 local c, m = fannkuch(n)
 print(c, "Pfannkuchen(" .. n .. ") = " .. m)

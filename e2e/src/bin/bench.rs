@@ -33,9 +33,14 @@ fn median(mut v: Vec<Duration>) -> Duration {
     }
 }
 
-fn fail(what: &str, out: &Output) -> ! {
-    eprintln!("upstare-bench: {what} failed\n{}", out.report());
-    std::process::exit(1);
+/// A row for a benchmark that could not be measured; the error goes to stderr.
+fn failed_row(name: &str, error: &str) -> Row {
+    eprintln!("upstare-bench: {name}: {error}");
+    Row { name: name.to_string(), gcc: Duration::ZERO, upstare: Duration::ZERO, note: "FAILED (see stderr)".into() }
+}
+
+fn describe_failure(side: &str, out: &Output) -> String {
+    format!("the {side} run failed\n{}", out.report())
 }
 
 /// Runs `gcc_cmd` and `up_cmd` alternately `reps` times; returns both medians after checking that
@@ -46,11 +51,11 @@ fn alternate(name: &str, gcc_cmd: &Cmd, up_cmd: &Cmd, reps: usize) -> Row {
     for _ in 0..reps {
         let a = gcc_cmd.run();
         if !a.success() {
-            fail(&format!("{name} (gcc)"), &a);
+            return failed_row(name, &describe_failure("gcc", &a));
         }
         let b = up_cmd.run();
         if !b.success() {
-            fail(&format!("{name} (upstare)"), &b);
+            return failed_row(name, &describe_failure("upstare", &b));
         }
         g.push(a.elapsed);
         u.push(b.elapsed);
@@ -60,7 +65,7 @@ fn alternate(name: &str, gcc_cmd: &Cmd, up_cmd: &Cmd, reps: usize) -> Row {
     Row { name: name.to_string(), gcc: median(g), upstare: median(u), note }
 }
 
-fn build(cc: Cc, src: &Path, dir: &WorkDir) -> PathBuf {
+fn build(cc: Cc, src: &Path, dir: &WorkDir) -> Result<PathBuf, String> {
     let exe = dir.join(format!("{}-{}", stem(src), cc.label()));
     let inputs = [src.to_path_buf()];
     let c = Compile {
@@ -72,11 +77,7 @@ fn build(cc: Cc, src: &Path, dir: &WorkDir) -> PathBuf {
         cwd: dir.path(),
         timeout: Duration::from_secs(600),
     };
-    if let Err(e) = c.run() {
-        eprintln!("upstare-bench: {e}");
-        std::process::exit(1);
-    }
-    exe
+    c.run().map(|_| exe)
 }
 
 fn parse_args() -> (usize, usize) {
@@ -114,8 +115,13 @@ fn main() {
 
     for (name, file) in [("sort (loop-heavy)", "sort.c"), ("fib(40) (call-heavy)", "fib.c")] {
         let src = root.join("bench").join("c").join(file);
-        let g = build(Cc::Gcc, &src, &dir);
-        let u = build(Cc::Upstare, &src, &dir);
+        let (g, u) = match (build(Cc::Gcc, &src, &dir), build(Cc::Upstare, &src, &dir)) {
+            (Ok(g), Ok(u)) => (g, u),
+            (Err(e), _) | (_, Err(e)) => {
+                rows.push(failed_row(name, &e));
+                continue;
+            }
+        };
         let gc = Cmd::new(&g).cwd(dir.path()).timeout(run_timeout).env_remove("UPSTARE_SELFTEST_EVERY");
         let uc = Cmd::new(&u).cwd(dir.path()).timeout(run_timeout).env_remove("UPSTARE_SELFTEST_EVERY");
         rows.push(alternate(name, &gc, &uc, reps));
@@ -124,7 +130,8 @@ fn main() {
     // (d) Lua compile time, alternating whole builds; the last builds are the ones run for (c).
     let (mut gt, mut ut) = (Vec::new(), Vec::new());
     let (mut lua_g, mut lua_u) = (PathBuf::new(), PathBuf::new());
-    for _ in 0..compile_reps {
+    let mut lua_error = None;
+    'builds: for _ in 0..compile_reps {
         for (cc, times, exe, sub) in
             [(Cc::Gcc, &mut gt, &mut lua_g, "bench-lua-gcc"), (Cc::Upstare, &mut ut, &mut lua_u, "bench-lua-upstare")]
         {
@@ -135,21 +142,24 @@ fn main() {
                     times.push(t);
                 }
                 Err(e) => {
-                    eprintln!("upstare-bench: {e}");
-                    std::process::exit(1);
+                    lua_error = Some(e);
+                    break 'builds;
                 }
             }
         }
     }
-    let compile_row = Row {
-        name: format!("compile Lua ({} jobs)", upstare_e2e::jobs()),
-        gcc: median(gt),
-        upstare: median(ut),
-        note: String::new(),
+    let compile_name = format!("compile Lua ({} jobs)", upstare_e2e::jobs());
+    let compile_row = match &lua_error {
+        Some(e) => failed_row(&compile_name, e),
+        None => Row { name: compile_name, gcc: median(gt), upstare: median(ut), note: String::new() },
     };
 
     let lua_dir = upstare_e2e::data_dir().join("lua");
     for script in files_with_ext(&lua_dir, "lua").into_iter().filter(|p| stem(p).starts_with("bench_")) {
+        if lua_error.is_some() {
+            rows.push(failed_row(&format!("lua {}", stem(&script)), "Lua did not build"));
+            continue;
+        }
         let arg = script.file_name().expect("file name").to_string_lossy().into_owned();
         let gc = Cmd::new(&lua_g).arg(&arg).cwd(&lua_dir).timeout(run_timeout).env_remove("UPSTARE_SELFTEST_EVERY");
         let uc = Cmd::new(&lua_u).arg(&arg).cwd(&lua_dir).timeout(run_timeout).env_remove("UPSTARE_SELFTEST_EVERY");
@@ -159,7 +169,7 @@ fn main() {
 
     println!("{:<28} {:>12} {:>12} {:>8}  note", "benchmark", "gcc -O2", "upstare-cc", "ratio");
     for r in &rows {
-        let ratio = if r.gcc.is_zero() { f64::NAN } else { r.upstare.as_secs_f64() / r.gcc.as_secs_f64() };
+        let ratio = if r.gcc.is_zero() || r.upstare.is_zero() { f64::NAN } else { r.upstare.as_secs_f64() / r.gcc.as_secs_f64() };
         println!(
             "{:<28} {:>11.3}s {:>11.3}s {:>7.2}x  {}",
             r.name,
