@@ -180,6 +180,22 @@ fn check_seed(seed: u64, cache: &Path, work: &WorkDir) -> Verdict {
     }
 }
 
+/// Regenerates the program of `seed` and compares it with the cached one: the cache (and the seed
+/// list) are only meaningful if this csmith prints the same program for a seed every time.
+fn check_generator_is_deterministic(seed: u64, cache: &Path) {
+    let cached = program(seed, cache).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    let fresh = gen_cmd(seed).run();
+    assert!(fresh.success(), "csmith failed\n{}", fresh.report());
+    let old = std::fs::read(&cached).unwrap_or_default();
+    assert!(
+        old == fresh.stdout,
+        "csmith printed a different program for seed {seed} than the cached {}: the generator is not \
+         deterministic or the cache is stale (delete {})",
+        cached.display(),
+        cache.display()
+    );
+}
+
 #[test]
 fn csmith_differential() {
     let started = Instant::now();
@@ -194,6 +210,7 @@ fn csmith_differential() {
     let chosen: Vec<u64> =
         if run_all { all.clone() } else { all.iter().step_by(SAMPLE_STRIDE).copied().collect() };
     let work = WorkDir::new("csmith");
+    check_generator_is_deterministic(chosen[0], &cache);
     let verdicts = par_map(&chosen, |&seed| (seed, check_seed(seed, &cache, &work)));
     let mut fails = Failures::default();
     let (mut passed, mut skipped, mut quiet) = (0, Vec::new(), 0);
