@@ -691,8 +691,9 @@ impl<'a> FnRewriter<'a> {
             let c = f.condition.as_ref().map(|c| self.expr(c)).unwrap_or_default();
             let st = f.step.as_ref().map(|c| self.expr(c)).unwrap_or_default();
             let _ = write!(out, "for ({init_text}; {c}; {st}) ");
+            let point = !self.counted_loop(f);
             self.cont.push(None);
-            self.body(&f.statement, out, true);
+            self.body(&f.statement, out, point);
             self.cont.pop();
         } else {
             if !init_text.is_empty() {
@@ -735,6 +736,70 @@ impl<'a> FnRewriter<'a> {
         }
         self.scopes.pop();
         out.push_str("}\n");
+    }
+
+    /// A loop whose trip count is fixed when it starts needs no point of its own: the time to
+    /// the next point is bounded by that count. Recognised form: `for (...; i REL E; STEP)` with
+    /// `i` a plain local stepped by `++`, `--`, `+= C` or `-= C`, `E` made of constants and plain
+    /// locals, and a body without labels that assigns neither `i` nor anything `E` reads.
+    /// Innermost loops of this form are where a point costs most (it stops gcc's loop
+    /// optimisations), so this keeps sorts and array scans at plain speed.
+    fn counted_loop(&self, f: &ForStatement) -> bool {
+        let plain_local = |e: &Node<Expression>| match &e.node {
+            Expression::Identifier(id) => self.lookup(&id.node.name).filter(|v| v.saved && !v.boxed).map(|_| id.node.name.clone()),
+            _ => None,
+        };
+        let Some(step) = &f.step else { return false };
+        let var = match &step.node {
+            Expression::UnaryOperator(u) => plain_local(&u.node.operand),
+            Expression::BinaryOperator(b)
+                if matches!(b.node.operator.node, BinaryOperator::AssignPlus | BinaryOperator::AssignMinus)
+                    && matches!(b.node.rhs.node, Expression::Constant(_)) =>
+            {
+                plain_local(&b.node.lhs)
+            }
+            _ => None,
+        };
+        let Some(var) = var else { return false };
+        let Some(cond) = &f.condition else { return false };
+        let Expression::BinaryOperator(c) = &cond.node else { return false };
+        if !matches!(c.node.operator.node, BinaryOperator::Less | BinaryOperator::LessOrEqual | BinaryOperator::Greater | BinaryOperator::GreaterOrEqual) {
+            return false;
+        }
+        let bound = match (plain_local(&c.node.lhs), plain_local(&c.node.rhs)) {
+            (Some(v), _) if v == var => &c.node.rhs,
+            (_, Some(v)) if v == var => &c.node.lhs,
+            _ => return false,
+        };
+        let mut reads = vec![var];
+        let mut ok = true;
+        let mut reads_global = false;
+        walk_expr(bound, &mut |x| match &x.node {
+            Expression::Identifier(id) => match self.lookup(&id.node.name) {
+                Some(v) if v.boxed => ok = false,
+                Some(v) => {
+                    reads_global |= !v.saved;
+                    reads.push(id.node.name.clone())
+                }
+                None => {
+                    // A global or an enumerator.
+                    reads_global = true;
+                    reads.push(id.node.name.clone())
+                }
+            },
+            Expression::Constant(_) | Expression::SizeOfTy(_) | Expression::SizeOfVal(_) | Expression::Cast(_) => {}
+            Expression::BinaryOperator(b) => {
+                use BinaryOperator::*;
+                if !matches!(b.node.operator.node, Plus | Minus | Multiply | Divide | ShiftLeft | ShiftRight) {
+                    ok = false;
+                }
+            }
+            _ => ok = false,
+        });
+        // A global bound could be changed by a callee: then only a body without calls counts.
+        let mut calls = false;
+        walk_stmt_exprs(&f.statement, &mut |x| calls |= matches!(x.node, Expression::Call(_)));
+        ok && !(reads_global && calls) && !assigns_or_jumps(&f.statement, &reads)
     }
 
     fn return_stmt(&mut self, e: Option<&Node<Expression>>, out: &mut String) {
@@ -1485,6 +1550,57 @@ fn binary(op: &BinaryOperator, l: &str, r: &str) -> String {
         AssignBitwiseOr => "|=",
     };
     format!("({l} {o} {r})")
+}
+
+/// Whether a statement has a label, or assigns (or increments) one of `names` directly.
+fn assigns_or_jumps(s: &Node<Statement>, names: &[String]) -> bool {
+    if let Statement::Labeled(l) = &s.node {
+        if matches!(l.node.label.node, Label::Identifier(_)) {
+            return true;
+        }
+    }
+    let mut found = false;
+    let target = |e: &Node<Expression>| matches!(&e.node, Expression::Identifier(id) if names.contains(&id.node.name));
+    walk_stmt_exprs(s, &mut |x| match &x.node {
+        Expression::UnaryOperator(u) => {
+            if matches!(
+                u.node.operator.node,
+                UnaryOperator::PostIncrement | UnaryOperator::PreIncrement | UnaryOperator::PostDecrement | UnaryOperator::PreDecrement | UnaryOperator::Address
+            ) && target(&u.node.operand)
+            {
+                found = true;
+            }
+        }
+        Expression::BinaryOperator(b) => {
+            use BinaryOperator::*;
+            if matches!(
+                b.node.operator.node,
+                Assign | AssignMultiply | AssignDivide | AssignModulo | AssignPlus | AssignMinus | AssignShiftLeft | AssignShiftRight | AssignBitwiseAnd | AssignBitwiseXor | AssignBitwiseOr
+            ) && target(&b.node.lhs)
+            {
+                found = true;
+            }
+        }
+        _ => {}
+    });
+    found || has_label(s)
+}
+
+fn has_label(s: &Node<Statement>) -> bool {
+    match &s.node {
+        Statement::Labeled(l) => matches!(l.node.label.node, Label::Identifier(_)) || has_label(&l.node.statement),
+        Statement::Compound(items) => items.iter().any(|i| match &i.node {
+            BlockItem::Statement(s) => has_label(s),
+            BlockItem::Declaration(d) => d.node.declarators.iter().any(|_| false),
+            BlockItem::StaticAssert(_) => false,
+        }),
+        Statement::If(i) => has_label(&i.node.then_statement) || i.node.else_statement.as_ref().is_some_and(|e| has_label(e)),
+        Statement::Switch(sw) => has_label(&sw.node.statement),
+        Statement::While(w) => has_label(&w.node.statement),
+        Statement::DoWhile(d) => has_label(&d.node.statement),
+        Statement::For(f) => has_label(&f.node.statement),
+        _ => false,
+    }
 }
 
 /// Visits every sub-expression that is evaluated (not the operands of sizeof/_Alignof, and not
