@@ -142,9 +142,27 @@ pub struct WorkDir {
 }
 
 impl WorkDir {
-    /// Creates (or empties) the work folder `name`.
+    /// Creates (or empties) the work folder `name-PID`. The process id keeps two test runs that
+    /// share a target folder (several engineers, or CI beside a developer) out of each other's
+    /// way; folders of earlier runs whose process is gone are removed here.
     pub fn new(name: &str) -> WorkDir {
-        let path = profile_dir().join("e2e-work").join(name);
+        let root = profile_dir().join("e2e-work");
+        let pid = std::process::id();
+        if let Ok(rd) = std::fs::read_dir(&root) {
+            for e in rd.flatten() {
+                let file_name = e.file_name();
+                let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(name)).and_then(|r| r.strip_prefix('-'))
+                else {
+                    continue;
+                };
+                if let Ok(other) = rest.parse::<u32>() {
+                    if other != pid && !Path::new("/proc").join(other.to_string()).exists() {
+                        let _ = std::fs::remove_dir_all(e.path());
+                    }
+                }
+            }
+        }
+        let path = root.join(format!("{name}-{pid}"));
         if path.exists() {
             std::fs::remove_dir_all(&path)
                 .unwrap_or_else(|e| panic!("cannot empty {}: {e}", path.display()));

@@ -8,6 +8,8 @@
 //! must equal `NAME.out`, which is created from the gcc build when missing and rewritten under
 //! `UPSTARE_BLESS=1`. The gcc side and the upstare side are separate tests, so the gcc side (the
 //! expectations themselves) stays checkable while the compiler is incomplete.
+//! The N=1 self-test must report at least one self-update, so every case needs an update point
+//! that runs: a `while` loop or recursion (upstare-cc gives a counted `for` loop none of its own).
 //!
 //! Unsupported cases: `upstare-cc -O2 -c NAME.c` must exit non-zero, and every non-empty line of
 //! `NAME.err` must occur in its stderr (we write the location, `NAME.c:LINE:`, and `error`, so the

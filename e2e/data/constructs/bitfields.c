@@ -17,10 +17,14 @@ static void poke(struct flags *f) { f->b = f->b / 2; f->a ^= 5; }
 
 int main(void) {
     struct flags l = {0, 0, 0, 0, 0};
-    for (int i = 0; i < 33; i++) {
+    { /* while, not for: a counted for-loop has no update point of its own, this loop must have one */
+    int i = 0;
+    while (i < 33) {
         l = step(l, i);
         g = step(g, i + 1);
         if (i % 5 == 0) poke(&l);
+        i++;
+    }
     }
     printf("l=%u,%d,%u,%llu,%d g=%u,%d,%u,%llu,%d size=%zu\n", l.a, l.b, l.c, (unsigned long long)l.d, l.e, g.a,
            g.b, g.c, (unsigned long long)g.d, g.e, sizeof(struct flags));

@@ -13,7 +13,9 @@ struct acc { long sum; unsigned mask; };
 int main(void) {
     int i = 0;
     struct acc s = {0, 0};
-    for (int x = 0; x < 50; x++) {
+    { /* while, not for: a counted for-loop has no update point of its own, this loop must have one */
+    int x = 0;
+    while (x < 50) {
         a[i] += f(x);
         a[slot(x)] -= f(x + 1);
         *cell(x) *= 1u + (unsigned)f(x) % 3u;
@@ -21,6 +23,8 @@ int main(void) {
         a[x % 16] <<= f(1) % 2;
         s.sum += f(x) - f(x / 2);
         s.mask |= (unsigned)f(x) & 0xF0u;
+        x++;
+    }
     }
     unsigned long h = 0;
     for (int k = 0; k < 16; k++) h = h * 7 + a[k] + side[k];

@@ -10,9 +10,13 @@ int main(void) {
     volatile long arr[8] = {0};
     volatile long *const pa = arr;
     const char *const msg = "const";
-    for (int i = 0; i < 100; i++) {
+    { /* while, not for: a counted for-loop has no update point of its own, this loop must have one */
+    int i = 0;
+    while (i < 100) {
         v += f(i) % k;
         pa[i % 8] += v;
+        i++;
+    }
     }
     long s = 0;
     for (int i = 0; i < 8; i++) s += arr[i] * (i + 1);

@@ -17,10 +17,14 @@ int main(void) {
     int visits[NSTATES] = {0};
     enum state s = IDLE;
     enum color c = RED;
-    for (int i = 0; i < 200; i++) {
+    { /* while, not for: a counted for-loop has no update point of its own, this loop must have one */
+    int i = 0;
+    while (i < 200) {
         s = next(s, i);
         visits[s]++;
         c = (enum color)(c == RED ? GREEN : c == GREEN ? BLUE : c == BLUE ? NEG : RED);
+        i++;
+    }
     }
     printf("visits=%d,%d,%d s=%d c=%d sum=%d\n", visits[0], visits[1], visits[2], s, c, RED + GREEN + BLUE + NEG);
     return 0;

@@ -10,7 +10,9 @@ static struct point pt(int v) { return (struct point){f(v), v}; }
 
 int main(void) {
     long total = 0;
-    for (int i = 0; i < 10; i++) {
+    { /* while, not for: a counted for-loop has no update point of its own, this loop must have one */
+    int i = 0;
+    while (i < 10) {
         int a = f(i), b = f(a % 7) + a;
         int arr[5] = {f(1), f(i), [3] = f(b % 5)};
         struct point p = {.y = f(i), .x = b};
@@ -18,6 +20,8 @@ int main(void) {
         struct point q = pt(s.p[0].x % 5);
         total += a + b + arr[0] + arr[1] + arr[2] + arr[3] + arr[4] + p.x + p.y + s.p[0].x + s.p[1].x +
                  s.p[2].y + s.id + q.x + (s.name[1] == 'h');
+        i++;
+    }
     }
     printf("total=%ld calls=%d\n", total, calls);
     return 0;

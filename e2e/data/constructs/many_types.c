@@ -21,7 +21,9 @@ int main(void) {
     const char *p = "pointer";
     double darr[3] = {0.5, 1.5, 2.5};
     short sarr[5] = {1, 2, 3, 4, 5};
-    for (int i = 0; i < 40; i++) {
+    { /* while, not for: a counted for-loop has no update point of its own, this loop must have one */
+    int i = 0;
+    while (i < 40) {
         int t = tick(i);
         c = (char)('a' + (c - 'a' + t) % 26);
         sc = (signed char)(sc + t - 3);
@@ -38,6 +40,8 @@ int main(void) {
         p += (i % 7 == 6) ? 1 : 0;
         darr[i % 3] += t / 4.0;
         sarr[i % 5] = (short)(sarr[i % 5] * 3 + t);
+        i++;
+    }
     }
     printf("c=%c sc=%d uc=%u s=%d us=%u ll=%lld ull=%llu\n", c, sc, uc, s, us, ll, ull);
     printf("f=%.4f d=%.6f ld=%.6Lf b=%d z=%zu p=%s\n", f, d, ld, b, z, p);

@@ -22,7 +22,13 @@ static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(co
 int main(void) {
     int v[500];
     unsigned s = 12345;
-    for (int i = 0; i < 500; i++) { s = s * 1664525u + 1013904223u; v[i] = (int)(s >> 12) % 100000; }
+    { /* while, not for: a counted for-loop has no update point of its own, this loop must have one */
+    int i = 0;
+    while (i < 500) {
+        s = s * 1664525u + 1013904223u; v[i] = (int)(s >> 12) % 100000;
+        i++;
+    }
+    }
     qsort(v, 500, sizeof v[0], by_digit_sum);
     unsigned h = 0;
     for (int i = 0; i < 500; i++) h = h * 31 + (unsigned)v[i];

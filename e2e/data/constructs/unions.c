@@ -27,13 +27,17 @@ int main(void) {
     memcpy(&bits, &n, sizeof bits);
     double total = 0;
     struct tagged ts[9];
-    for (int i = 0; i < 9; i++) {
+    { /* while, not for: a counted for-loop has no update point of its own, this loop must have one */
+    int i = 0;
+    while (i < 9) {
         ts[i].tag = i % 3;
         if (i % 3 == 0) ts[i].u.l = i * 1000L;
         else if (i % 3 == 1) ts[i].u.d = i / 8.0;
         else snprintf(ts[i].u.s, sizeof ts[i].u.s, "%.*s", i % 8, "abcdefgh");
         n = twice(n, i % 2);
         total += value(&ts[i]);
+        i++;
+    }
     }
     printf("bits=%08x n.u=%u total=%.4f b0=%u\n", bits, n.u, total, n.b[0]);
     return 0;

@@ -49,7 +49,13 @@ static int countdown(int n, ...) {
 
 int main(void) {
     long t = 0;
-    for (int i = 0; i < 30; i++) t += sum(4, i, i * 2, -i, 7) + sum(1, i);
+    { /* while, not for: a counted for-loop has no update point of its own, this loop must have one */
+    int i = 0;
+    while (i < 30) {
+        t += sum(4, i, i * 2, -i, 7) + sum(1, i);
+        i++;
+    }
+    }
     double m = mixed("idld", 3, 2.5, 10000000000LL, 0.25) + mixed("dd", 1.5, 2.0);
     int w = 0;
     for (int i = 0; i < 5; i++) w += say("[%d:%s:%.2f]", i, i % 2 ? "odd" : "even", i / 3.0);
