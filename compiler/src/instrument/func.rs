@@ -692,6 +692,10 @@ impl<'a> FnRewriter<'a> {
             let st = f.step.as_ref().map(|c| self.expr(c)).unwrap_or_default();
             let _ = write!(out, "for ({init_text}; {c}; {st}) ");
             let point = !self.counted_loop(f);
+            if !point {
+                // Keep loop numbers stable: a loop without a point still has its number.
+                self.loops += 1;
+            }
             self.cont.push(None);
             self.body(&f.statement, out, point);
             self.cont.pop();
@@ -796,10 +800,12 @@ impl<'a> FnRewriter<'a> {
             }
             _ => ok = false,
         });
-        // A global bound could be changed by a callee: then only a body without calls counts.
+        // Only innermost loops of pure computation: a call costs more than the point, and a
+        // callee could change a global bound.
         let mut calls = false;
         walk_stmt_exprs(&f.statement, &mut |x| calls |= matches!(x.node, Expression::Call(_)));
-        ok && !(reads_global && calls) && !assigns_or_jumps(&f.statement, &reads)
+        let _ = reads_global;
+        ok && !calls && !has_loop(&f.statement) && !assigns_or_jumps(&f.statement, &reads)
     }
 
     fn return_stmt(&mut self, e: Option<&Node<Expression>>, out: &mut String) {
@@ -939,32 +945,7 @@ impl<'a> FnRewriter<'a> {
             out.push('\n');
             return;
         }
-        let spec = self.specifier_text(specs, true);
-        if defines_type {
-            // Cannot split or repeat the specifiers: print the declaration whole.
-            let mut parts = Vec::new();
-            for i in &d.node.declarators {
-                let Some(id) = analysis::declarator_ident(&i.node.declarator.node) else { continue };
-                if self.boxed_decls.contains(&id.span.start) {
-                    self.error(&id.span, format!("`{}` has its address taken and is declared with a type defined in the same declaration; upstare-cc cannot box it", id.node.name), Some("declare the struct/union/enum type separately"));
-                }
-                self.check_vla(&i.node.declarator);
-                let c = self.fresh(&id.node.name);
-                let mut t = self.declarator_with_name(&i.node.declarator, id, &c);
-                if let Some(init) = &i.node.initializer {
-                    if self.init_has_uc(init) {
-                        self.error(&init.span, "a call that may reach an update point in the initializer of a declaration that also defines a type is not supported", None);
-                    }
-                    t.push_str(" = ");
-                    t.push_str(&self.initializer(init));
-                }
-                let ty = self.type_text(specs, &i.node.declarator.node, &i.node.declarator.span, id);
-                parts.push(t);
-                self.declare(Var { src: id.node.name.clone(), c, boxed: false, saved: true, ty, flags: 0 });
-            }
-            let _ = writeln!(out, "{spec} {};", parts.join(", "));
-            return;
-        }
+        let spec = if defines_type { self.hoist_type_definition(specs, out) } else { self.specifier_text(specs, true) };
         for i in &d.node.declarators {
             let Some(id) = analysis::declarator_ident(&i.node.declarator.node) else { continue };
             self.check_vla(&i.node.declarator);
@@ -1023,6 +1004,43 @@ impl<'a> FnRewriter<'a> {
                 self.declare(Var { src: name, c, boxed: false, saved: true, ty, flags: 0 });
             }
         }
+    }
+
+    /// A declaration that also defines a struct, union or enum: the definition is printed on its
+    /// own (with a generated tag when it has none), and the specifiers that remain name the
+    /// type by its tag, so that declarators can be split, boxed and repeated freely.
+    fn hoist_type_definition(&mut self, specs: &[Node<DeclarationSpecifier>], out: &mut String) -> String {
+        let mut parts = Vec::new();
+        for s in specs {
+            let text = self.text(&s.span);
+            let named = match &s.node {
+                DeclarationSpecifier::StorageClass(_) | DeclarationSpecifier::Function(_) => continue,
+                DeclarationSpecifier::TypeSpecifier(t) => match &t.node {
+                    TypeSpecifier::Struct(st) if st.node.declarations.is_some() => {
+                        let kw = if st.node.kind.node == StructKind::Struct { "struct" } else { "union" };
+                        Some((kw, st.node.identifier.as_ref().map(|i| i.node.name.clone())))
+                    }
+                    TypeSpecifier::Enum(en) if !en.node.enumerators.is_empty() => Some(("enum", en.node.identifier.as_ref().map(|i| i.node.name.clone()))),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match named {
+                Some((kw, Some(tag))) => {
+                    let _ = writeln!(out, "{text};");
+                    parts.push(format!("{kw} {tag}"));
+                }
+                Some((kw, None)) => {
+                    self.tmp += 1;
+                    let tag = format!("__us_anon{}", self.tmp);
+                    let at = text.find(kw).map(|i| i + kw.len()).unwrap_or(0);
+                    let _ = writeln!(out, "{} {tag}{};", &text[..at], &text[at..]);
+                    parts.push(format!("{kw} {tag}"));
+                }
+                None => parts.push(text.to_string()),
+            }
+        }
+        parts.join(" ")
     }
 
     /// Variable-length arrays cannot be saved in a fixed-layout record.
@@ -1480,7 +1498,8 @@ impl<'a> FnRewriter<'a> {
     /// Computes `value` into a fresh temporary and returns its name.
     fn spill(&mut self, value: String, out: &mut String) -> String {
         let t = self.new_temp();
-        let _ = writeln!(out, "__auto_type {t} = {value};");
+        // The comma makes the value an rvalue: `__auto_type` rejects bit-fields and keeps const.
+        let _ = writeln!(out, "__auto_type {t} = ((void)0, {value});");
         self.declare_temp(&t, &format!("__typeof__({value})"));
         t
     }
@@ -1586,13 +1605,23 @@ fn assigns_or_jumps(s: &Node<Statement>, names: &[String]) -> bool {
     found || has_label(s)
 }
 
+fn has_loop(s: &Node<Statement>) -> bool {
+    match &s.node {
+        Statement::While(_) | Statement::DoWhile(_) | Statement::For(_) => true,
+        Statement::Labeled(l) => has_loop(&l.node.statement),
+        Statement::Compound(items) => items.iter().any(|i| matches!(&i.node, BlockItem::Statement(s) if has_loop(s))),
+        Statement::If(i) => has_loop(&i.node.then_statement) || i.node.else_statement.as_ref().is_some_and(|e| has_loop(e)),
+        Statement::Switch(sw) => has_loop(&sw.node.statement),
+        _ => false,
+    }
+}
+
 fn has_label(s: &Node<Statement>) -> bool {
     match &s.node {
         Statement::Labeled(l) => matches!(l.node.label.node, Label::Identifier(_)) || has_label(&l.node.statement),
         Statement::Compound(items) => items.iter().any(|i| match &i.node {
             BlockItem::Statement(s) => has_label(s),
-            BlockItem::Declaration(d) => d.node.declarators.iter().any(|_| false),
-            BlockItem::StaticAssert(_) => false,
+            BlockItem::Declaration(_) | BlockItem::StaticAssert(_) => false,
         }),
         Statement::If(i) => has_label(&i.node.then_statement) || i.node.else_statement.as_ref().is_some_and(|e| has_label(e)),
         Statement::Switch(sw) => has_label(&sw.node.statement),
