@@ -217,7 +217,20 @@ impl<'a> FnRewriter<'a> {
         let mut header = String::new();
         header.push_str(&self.src[def.span.start..ident.span.start]);
         header.push_str(if rename_main { "__us_main" } else { &name });
-        header.push_str(&self.src[ident.span.end..f.statement.span.start]);
+        let mut blanks: Vec<Span> = Vec::new();
+        for p in &fd.node.parameters {
+            if let Some(d) = &p.node.declarator {
+                blanks.extend(top_const_spans(&p.node.specifiers, &d.node));
+            }
+        }
+        blanks.sort_by_key(|b| b.start);
+        let mut pos = ident.span.end;
+        for b in &blanks {
+            header.push_str(&self.src[pos..b.start]);
+            header.push_str(&" ".repeat(b.end - b.start));
+            pos = b.end;
+        }
+        header.push_str(&self.src[pos..f.statement.span.start]);
 
         // Pre-pass: which locals live in boxes.
         let mut finder = BoxFinder { facts: self.facts, scopes: vec![Vec::new()], boxed: HashSet::new(), order: Vec::new(), setjmps: 0 };
@@ -852,9 +865,20 @@ impl<'a> FnRewriter<'a> {
         parts.join(" ")
     }
 
+    /// The type specifiers without the ones at the spans in `drop`.
+    fn specifier_text_without(&self, specs: &[Node<DeclarationSpecifier>], drop: &[Span]) -> String {
+        let kept: Vec<Node<DeclarationSpecifier>> = specs.iter().filter(|s| !drop.contains(&s.span)).cloned().collect();
+        self.specifier_text(&kept, true)
+    }
+
     /// A declarator's text with its name replaced and its array sizes printed again (they may
     /// name locals that were renamed or boxed).
     fn declarator_with_name(&mut self, d: &Node<Declarator>, id: &Node<Identifier>, name: &str) -> String {
+        self.declarator_printed(d, id, name, &[])
+    }
+
+    /// Like `declarator_with_name`, also blanking the spans in `drop`.
+    fn declarator_printed(&mut self, d: &Node<Declarator>, id: &Node<Identifier>, name: &str, drop: &[Span]) -> String {
         fn sizes<'x>(d: &'x Declarator, out: &mut Vec<&'x Node<Expression>>) {
             for x in &d.derived {
                 if let DerivedDeclarator::Array(a) = &x.node {
@@ -870,6 +894,11 @@ impl<'a> FnRewriter<'a> {
         let mut exprs = Vec::new();
         sizes(&d.node, &mut exprs);
         let mut pieces: Vec<(usize, usize, String)> = vec![(id.span.start, id.span.end, name.to_string())];
+        for sp in drop {
+            if sp.start >= d.span.start && sp.end <= d.span.end {
+                pieces.push((sp.start, sp.end, String::new()));
+            }
+        }
         for e in exprs {
             let t = self.expr(e);
             pieces.push((e.span.start, e.span.end, t));
@@ -992,7 +1021,13 @@ impl<'a> FnRewriter<'a> {
                 }
                 self.declare(Var { src: name, c: bx, boxed: true, saved: true, ty, flags: F_BOXED });
             } else {
-                let d = self.declarator_with_name(&i.node.declarator, id, &c);
+                let consts = top_const_spans(specs, &i.node.declarator.node);
+                let d = self.declarator_printed(&i.node.declarator, id, &c, &consts);
+                let spec = if consts.iter().any(|c| c.start < i.node.declarator.span.start) && !defines_type {
+                    self.specifier_text_without(specs, &consts)
+                } else {
+                    spec.clone()
+                };
                 match init {
                     Some(init) => {
                         let _ = writeln!(out, "{spec} {d} = {init};");
@@ -1510,6 +1545,33 @@ impl<'a> FnRewriter<'a> {
 /// copy its bytes.
 fn assign_temp(t: &str, value: &str) -> String {
     format!("{{ __typeof__({t}) __us_v = {value}; __builtin_memcpy((void *)&{t}, (const void *)&__us_v, sizeof({t})); }}\n")
+}
+
+/// Spans of the `const` qualifiers that make a declared object itself read-only (`const int x`,
+/// `char *const p`). Rebuilding writes every saved local, and gcc may fold a const object into
+/// the constant it was initialised with (or alias a const parameter to the global it was passed),
+/// so the instrumented code declares these objects without that `const`.
+fn top_const_spans(specs: &[Node<DeclarationSpecifier>], d: &Declarator) -> Vec<Span> {
+    let mut out = Vec::new();
+    let plain = d.derived.is_empty() && !matches!(&d.kind.node, DeclaratorKind::Declarator(inner) if !inner.node.derived.is_empty());
+    if plain {
+        for s in specs {
+            if let DeclarationSpecifier::TypeQualifier(q) = &s.node {
+                if q.node == TypeQualifier::Const {
+                    out.push(s.span);
+                }
+            }
+        }
+    } else if let Some(Node { node: DerivedDeclarator::Pointer(quals), .. }) = analysis::innermost_derivation(d) {
+        for q in quals {
+            if let PointerQualifier::TypeQualifier(t) = &q.node {
+                if t.node == TypeQualifier::Const {
+                    out.push(q.span);
+                }
+            }
+        }
+    }
+    out
 }
 
 fn is_static(specs: &[Node<DeclarationSpecifier>]) -> bool {
