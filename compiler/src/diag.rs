@@ -1,7 +1,5 @@
 //! Diagnostics about the user's C source, located in the original file (through line markers).
 
-use std::fmt;
-
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -27,20 +25,5 @@ impl CDiagnostic {
     /// True for errors (the unit is not compiled).
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
-    }
-}
-
-/// Renders a list of diagnostics one per line, as gcc does.
-pub struct Rendered<'a>(pub &'a [CDiagnostic]);
-
-impl fmt::Display for Rendered<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for d in self.0 {
-            writeln!(f, "{d}")?;
-            if let Some(h) = &d.help {
-                writeln!(f, "  help: {h}")?;
-            }
-        }
-        Ok(())
     }
 }

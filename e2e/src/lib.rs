@@ -54,7 +54,9 @@ pub fn data_dir() -> PathBuf {
 
 /// True when `UPSTARE_BLESS=1`: expectation files are rewritten from the gcc build.
 pub fn blessing() -> bool {
-    std::env::var("UPSTARE_BLESS").map(|v| v == "1").unwrap_or(false)
+    std::env::var("UPSTARE_BLESS")
+        .map(|v| v == "1")
+        .unwrap_or(false)
 }
 
 /// Which compiler builds a program.
@@ -103,7 +105,11 @@ impl Toolchain {
                 "upstare-e2e: harness self-check: UPSTARE_E2E_CC_OVERRIDE={} replaces upstare-cc",
                 cc.to_string_lossy()
             );
-            return Ok(Toolchain { upstare_cc: PathBuf::from(cc), runtime_lib: None, overridden: true });
+            return Ok(Toolchain {
+                upstare_cc: PathBuf::from(cc),
+                runtime_lib: None,
+                overridden: true,
+            });
         }
         let dir = profile_dir();
         let cc = dir.join("upstare-cc");
@@ -122,7 +128,11 @@ impl Toolchain {
                 missing.join(", ")
             ));
         }
-        Ok(Toolchain { upstare_cc: cc, runtime_lib: Some(lib), overridden: false })
+        Ok(Toolchain {
+            upstare_cc: cc,
+            runtime_lib: Some(lib),
+            overridden: false,
+        })
     }
 
     /// The program that compiles with `cc`.
@@ -151,7 +161,10 @@ impl WorkDir {
         if let Ok(rd) = std::fs::read_dir(&root) {
             for e in rd.flatten() {
                 let file_name = e.file_name();
-                let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(name)).and_then(|r| r.strip_prefix('-'))
+                let Some(rest) = file_name
+                    .to_str()
+                    .and_then(|n| n.strip_prefix(name))
+                    .and_then(|r| r.strip_prefix('-'))
                 else {
                     continue;
                 };
@@ -167,7 +180,8 @@ impl WorkDir {
             std::fs::remove_dir_all(&path)
                 .unwrap_or_else(|e| panic!("cannot empty {}: {e}", path.display()));
         }
-        std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
         WorkDir { path }
     }
 
@@ -184,8 +198,14 @@ impl WorkDir {
 
 /// A folder under `target/` that survives between runs (generated programs keyed by content).
 pub fn cache_dir(name: &str) -> PathBuf {
-    let dir = profile_dir().parent().map(Path::to_path_buf).unwrap_or_else(profile_dir).join("e2e-cache").join(name);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    let dir = profile_dir()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(profile_dir)
+        .join("e2e-cache")
+        .join(name);
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     dir
 }
 
@@ -219,13 +239,15 @@ impl Cmd {
 
     /// Appends arguments.
     pub fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(mut self, it: I) -> Cmd {
-        self.args.extend(it.into_iter().map(|a| a.as_ref().to_owned()));
+        self.args
+            .extend(it.into_iter().map(|a| a.as_ref().to_owned()));
         self
     }
 
     /// Sets an environment variable for the child.
     pub fn env(mut self, k: impl AsRef<OsStr>, v: impl AsRef<OsStr>) -> Cmd {
-        self.env.push((k.as_ref().to_owned(), Some(v.as_ref().to_owned())));
+        self.env
+            .push((k.as_ref().to_owned(), Some(v.as_ref().to_owned())));
         self
     }
 
@@ -281,7 +303,10 @@ impl Cmd {
     pub fn run(&self) -> Output {
         let _slot = JobSlot::acquire();
         let mut c = Command::new(&self.program);
-        c.args(&self.args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         for (k, v) in &self.env {
             match v {
                 Some(v) => c.env(k, v),
@@ -329,7 +354,15 @@ impl Cmd {
         let elapsed = start.elapsed();
         let stdout = out_t.join().unwrap_or_default();
         let stderr = err_t.join().unwrap_or_default();
-        Output { cmd: self.render(), status, timed_out, elapsed, stdout, stderr, timeout: self.timeout }
+        Output {
+            cmd: self.render(),
+            status,
+            timed_out,
+            elapsed,
+            stdout,
+            stderr,
+            timeout: self.timeout,
+        }
     }
 }
 
@@ -371,7 +404,10 @@ impl Output {
     /// How the command ended, in words: "exit 0", "killed by signal 11", "timed out after 10s".
     pub fn ending(&self) -> String {
         if self.timed_out {
-            return format!("timed out after {:.1}s (killed)", self.timeout.as_secs_f64());
+            return format!(
+                "timed out after {:.1}s (killed)",
+                self.timeout.as_secs_f64()
+            );
         }
         match self.status {
             Some(s) => describe_status(s),
@@ -413,7 +449,12 @@ impl Output {
     pub fn report(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "  command: {}", self.cmd);
-        let _ = writeln!(s, "  ended:   {} in {:.2}s", self.ending(), self.elapsed.as_secs_f64());
+        let _ = writeln!(
+            s,
+            "  ended:   {} in {:.2}s",
+            self.ending(),
+            self.elapsed.as_secs_f64()
+        );
         for (name, bytes) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
             if bytes.is_empty() {
                 let _ = writeln!(s, "  {name}: (empty)");
@@ -422,7 +463,11 @@ impl Output {
                 // A compiler's first error is what matters and a tail may cut it off, so the first
                 // few lines that mention "error" come first when the stream is long.
                 if text.lines().count() > 25 {
-                    let errs: Vec<&str> = text.lines().filter(|l| l.contains("error")).take(5).collect();
+                    let errs: Vec<&str> = text
+                        .lines()
+                        .filter(|l| l.contains("error"))
+                        .take(5)
+                        .collect();
                     if !errs.is_empty() {
                         let _ = writeln!(s, "  {name} (first error lines):");
                         for line in errs {
@@ -449,7 +494,9 @@ impl Output {
 /// Parses the self-update count from runtime stderr: the first integer on the first line that
 /// mentions "self-update" (any case).
 pub fn self_update_count(stderr: &str) -> Option<u64> {
-    let line = stderr.lines().find(|l| l.to_ascii_lowercase().contains("self-update"))?;
+    let line = stderr
+        .lines()
+        .find(|l| l.to_ascii_lowercase().contains("self-update"))?;
     let mut digits = String::new();
     for ch in line.chars() {
         if ch.is_ascii_digit() {
@@ -491,7 +538,10 @@ pub fn tail(text: &str, max_lines: usize, max_bytes: usize) -> String {
 /// Quotes one word for a POSIX shell when it needs it.
 pub fn shell_quote(w: &OsStr) -> String {
     let s = w.to_string_lossy();
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c)) {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+    {
         s.into_owned()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
@@ -528,7 +578,11 @@ impl Drop for JobSlot {
 
 /// How many jobs run at once (`UPSTARE_E2E_JOBS`, default 2).
 pub fn jobs() -> usize {
-    std::env::var("UPSTARE_E2E_JOBS").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(2)
+    std::env::var("UPSTARE_E2E_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(2)
 }
 
 /// Applies `f` to every item on [`jobs`] threads; results keep the items' order.
@@ -595,20 +649,39 @@ impl Compile<'_> {
         if out.success() && self.output.exists() {
             Ok(out)
         } else if out.success() {
-            Err(format!("{} exited 0 but wrote no {}\n{}", self.cc.label(), self.output.display(), out.report()))
+            Err(format!(
+                "{} exited 0 but wrote no {}\n{}",
+                self.cc.label(),
+                self.output.display(),
+                out.report()
+            ))
         } else {
-            Err(format!("{} compilation failed\n{}", self.cc.label(), out.report()))
+            Err(format!(
+                "{} compilation failed\n{}",
+                self.cc.label(),
+                out.report()
+            ))
         }
     }
 }
 
 /// Runs `exe` with `args`; `selftest` sets `UPSTARE_SELFTEST_EVERY` (and `UPSTARE_VERBOSE=1`), and
 /// otherwise both are removed from the environment so the caller's settings cannot leak in.
-pub fn run_program(exe: &Path, args: &[&str], cwd: &Path, selftest: Option<u64>, timeout: Duration) -> Output {
+pub fn run_program(
+    exe: &Path,
+    args: &[&str],
+    cwd: &Path,
+    selftest: Option<u64>,
+    timeout: Duration,
+) -> Output {
     let mut cmd = Cmd::new(exe).args(args).cwd(cwd).timeout(timeout);
     cmd = match selftest {
-        Some(n) => cmd.env("UPSTARE_SELFTEST_EVERY", n.to_string()).env("UPSTARE_VERBOSE", "1"),
-        None => cmd.env_remove("UPSTARE_SELFTEST_EVERY").env_remove("UPSTARE_VERBOSE"),
+        Some(n) => cmd
+            .env("UPSTARE_SELFTEST_EVERY", n.to_string())
+            .env("UPSTARE_VERBOSE", "1"),
+        None => cmd
+            .env_remove("UPSTARE_SELFTEST_EVERY")
+            .env_remove("UPSTARE_VERBOSE"),
     };
     cmd.run()
 }
@@ -639,7 +712,8 @@ pub fn check_self_updates(out: &Output, must_fire: bool) -> Result<Option<u64>, 
 /// Returns the expectation.
 pub fn bless_or_read(path: &Path, actual_from_gcc: &str) -> String {
     if blessing() || !path.exists() {
-        std::fs::write(path, actual_from_gcc).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        std::fs::write(path, actual_from_gcc)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
         eprintln!("upstare-e2e: wrote expectation {}", path.display());
         return actual_from_gcc.to_string();
     }
@@ -659,7 +733,9 @@ pub fn explain_diff(expected: &str, actual: &str) -> Option<String> {
     }
     let e: Vec<&str> = expected.lines().collect();
     let a: Vec<&str> = actual.lines().collect();
-    let first = (0..e.len().max(a.len())).find(|&i| e.get(i) != a.get(i)).unwrap_or(e.len().min(a.len()));
+    let first = (0..e.len().max(a.len()))
+        .find(|&i| e.get(i) != a.get(i))
+        .unwrap_or(e.len().min(a.len()));
     let mut s = format!(
         "output differs from expectation at line {} (expected {} lines, got {}):\n",
         first + 1,
@@ -696,7 +772,9 @@ pub fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
 
 /// The file stem of `p` as a String.
 pub fn stem(p: &Path) -> String {
-    p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Collects failures and turns them into one panic message at the end of a test, so that a run
@@ -789,7 +867,9 @@ pub fn lua_source_dir() -> Result<PathBuf, String> {
             }
         }
     }
-    Err(format!("cannot find the Lua sources of {PKG} {VERSION}:\n{notes}"))
+    Err(format!(
+        "cannot find the Lua sources of {PKG} {VERSION}:\n{notes}"
+    ))
 }
 
 /// The Lua interpreter's C files: every `.c` of the Lua sources except the stand-alone programs
@@ -797,7 +877,12 @@ pub fn lua_source_dir() -> Result<PathBuf, String> {
 pub fn lua_c_files(src: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = files_with_ext(src, "c")
         .into_iter()
-        .filter(|p| !matches!(p.file_name().and_then(OsStr::to_str), Some("lua.c" | "luac.c")))
+        .filter(|p| {
+            !matches!(
+                p.file_name().and_then(OsStr::to_str),
+                Some("lua.c" | "luac.c")
+            )
+        })
         .collect();
     v.push(data_dir().join("lua_main.c"));
     v
@@ -864,7 +949,10 @@ mod tests {
 
     #[test]
     fn parses_self_update_counts() {
-        assert_eq!(self_update_count("upstare: 1234 self-updates, 3 threads\n"), Some(1234));
+        assert_eq!(
+            self_update_count("upstare: 1234 self-updates, 3 threads\n"),
+            Some(1234)
+        );
         assert_eq!(self_update_count("x\nSelf-updates: 7\n"), Some(7));
         assert_eq!(self_update_count("nothing here\n"), None);
     }
@@ -880,16 +968,24 @@ mod tests {
     fn explains_diffs() {
         assert!(explain_diff("a\nb\n", "a\nb\n").is_none());
         let d = explain_diff("a\nb\nc\n", "a\nx\nc\n").unwrap();
-        assert!(d.contains("line 2") && d.contains("- b") && d.contains("+ x"), "{d}");
+        assert!(
+            d.contains("line 2") && d.contains("- b") && d.contains("+ x"),
+            "{d}"
+        );
     }
 
     #[test]
     fn runs_with_timeout_and_captures() {
-        let o = Cmd::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]).run();
+        let o = Cmd::new("sh")
+            .args(["-c", "echo out; echo err >&2; exit 3"])
+            .run();
         assert_eq!(o.stdout_str(), "out\n");
         assert_eq!(o.stderr_str(), "err\n");
         assert_eq!(o.transcript(), "out\n[exit status 3]\n");
-        let t = Cmd::new("sleep").arg("5").timeout(Duration::from_millis(200)).run();
+        let t = Cmd::new("sleep")
+            .arg("5")
+            .timeout(Duration::from_millis(200))
+            .run();
         assert!(t.timed_out && t.elapsed < Duration::from_secs(3), "{t:?}");
     }
 }

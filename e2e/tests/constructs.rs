@@ -21,8 +21,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use upstare_e2e::{
-    bless_or_read, check_self_updates, explain_diff, files_with_ext, par_map, read_text, run_program, stem, Cc,
-    Compile, Failures, Toolchain, WorkDir,
+    bless_or_read, check_self_updates, explain_diff, files_with_ext, par_map, read_text,
+    run_program, stem, Cc, Compile, Failures, Toolchain, WorkDir,
 };
 
 const CFLAGS: &[&str] = &["-O2", "-pthread"];
@@ -74,7 +74,9 @@ fn gcc_pass() -> &'static [GccRun] {
                     let t = if out.timed_out {
                         Err(format!("the gcc build timed out\n{}", out.report()))
                     } else if let Some(d) = explain_diff(&out.transcript(), &again.transcript()) {
-                        Err(format!("the case is not deterministic: two gcc runs differ: {d}"))
+                        Err(format!(
+                            "the case is not deterministic: two gcc runs differ: {d}"
+                        ))
                     } else {
                         let t = out.transcript();
                         bless_or_read(&src.with_extension("out"), &t);
@@ -83,7 +85,11 @@ fn gcc_pass() -> &'static [GccRun] {
                     (t, out.elapsed)
                 }
             };
-            GccRun { name, transcript, elapsed }
+            GccRun {
+                name,
+                transcript,
+                elapsed,
+            }
         })
     })
 }
@@ -103,7 +109,10 @@ fn constructs_gcc_matches_expected() {
         }
     }
     let n = pass.len();
-    let summary = format!("{} of {n} cases match their expectation with gcc", n - fails.len());
+    let summary = format!(
+        "{} of {n} cases match their expectation with gcc",
+        n - fails.len()
+    );
     fails.finish("constructs_gcc_matches_expected", &summary);
 }
 
@@ -156,7 +165,10 @@ fn constructs_upstare_matches_expected() {
     let srcs = cases();
     let items: Vec<(&PathBuf, &GccRun)> = srcs.iter().zip(pass.iter()).collect();
     let results = par_map(&items, |(src, gcc)| match &gcc.transcript {
-        Err(_) => Err("no expectation: the gcc build failed (see constructs_gcc_matches_expected)".to_string()),
+        Err(_) => Err(
+            "no expectation: the gcc build failed (see constructs_gcc_matches_expected)"
+                .to_string(),
+        ),
         Ok(_) => check_upstare(src, gcc, &dir),
     });
     let mut fails = Failures::default();
@@ -198,7 +210,10 @@ fn unsupported_constructs_are_diagnosed() {
         // The case must be valid GNU C, or the refusal would prove nothing.
         let gcc = compile(Cc::Gcc);
         if !gcc.success() {
-            return Err(format!("gcc cannot compile this case: fix the case\n{}", gcc.report()));
+            return Err(format!(
+                "gcc cannot compile this case: fix the case\n{}",
+                gcc.report()
+            ));
         }
         if overridden {
             // In a harness self-check the "upstare" compiler is gcc, which accepts these.
@@ -211,11 +226,17 @@ fn unsupported_constructs_are_diagnosed() {
             return Err(format!("upstare-cc timed out\n{}", up.report()));
         }
         if up.success() {
-            return Err(format!("upstare-cc accepted an unsupported construct (exit 0)\n{}", up.report()));
+            return Err(format!(
+                "upstare-cc accepted an unsupported construct (exit 0)\n{}",
+                up.report()
+            ));
         }
         let stderr = up.stderr_str();
-        let missing: Vec<&str> =
-            wanted.lines().map(str::trim).filter(|l| !l.is_empty() && !stderr.contains(*l)).collect();
+        let missing: Vec<&str> = wanted
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !stderr.contains(*l))
+            .collect();
         if !missing.is_empty() {
             return Err(format!(
                 "upstare-cc exited non-zero but its stderr lacks {:?} (from {})\n{}",
@@ -234,9 +255,15 @@ fn unsupported_constructs_are_diagnosed() {
     }
     let n = srcs.len();
     let summary = if overridden {
-        format!("{} of {n} unsupported cases are valid GNU C (self-check: upstare-cc not run)", n - fails.len())
+        format!(
+            "{} of {n} unsupported cases are valid GNU C (self-check: upstare-cc not run)",
+            n - fails.len()
+        )
     } else {
-        format!("{} of {n} unsupported cases diagnosed as expected", n - fails.len())
+        format!(
+            "{} of {n} unsupported cases diagnosed as expected",
+            n - fails.len()
+        )
     };
     fails.finish("unsupported_constructs_are_diagnosed", &summary);
 }

@@ -22,12 +22,19 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use upstare_e2e::{
-    cache_dir, check_self_updates, par_map, read_text, run_program, Cc, Cmd, Compile, Failures, Output, WorkDir,
+    cache_dir, check_self_updates, par_map, read_text, run_program, Cc, Cmd, Compile, Failures,
+    Output, WorkDir,
 };
 
 /// Options that keep programs small and fast: few functions, shallow blocks, and no packed
 /// structs (their unaligned fields are not what this test is about).
-const CSMITH_OPTS: &[&str] = &["--max-funcs", "8", "--max-block-depth", "4", "--no-packed-struct"];
+const CSMITH_OPTS: &[&str] = &[
+    "--max-funcs",
+    "8",
+    "--max-block-depth",
+    "4",
+    "--no-packed-struct",
+];
 const CFLAGS: &[&str] = &["-O2", "-w", "-I/usr/include/csmith"];
 /// Self-test periods, run cheapest first; after a timeout the remaining (slower) ones are not run.
 const SELFTEST_EVERY: &[u64] = &[10000, 100, 3, 1];
@@ -40,19 +47,29 @@ fn seeds() -> Vec<u64> {
         .lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
         .filter(|l| !l.is_empty())
-        .map(|l| l.parse().unwrap_or_else(|e| panic!("{}: bad seed {l:?}: {e}", path.display())))
+        .map(|l| {
+            l.parse()
+                .unwrap_or_else(|e| panic!("{}: bad seed {l:?}: {e}", path.display()))
+        })
         .collect()
 }
 
 /// csmith's version text (first two lines), which keys the cache.
 fn csmith_version() -> String {
-    let out = Cmd::new("csmith").arg("--version").timeout(Duration::from_secs(30)).run();
+    let out = Cmd::new("csmith")
+        .arg("--version")
+        .timeout(Duration::from_secs(30))
+        .run();
     assert!(
         out.success(),
         "csmith is not installed or does not run (apt-get install csmith libcsmith-dev; .ci/run does)\n{}",
         out.report()
     );
-    out.stdout_str().lines().take(2).collect::<Vec<_>>().join(" ")
+    out.stdout_str()
+        .lines()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The cache folder for this csmith version and these options: `csmith-<FNV-1a hash>`, with the
@@ -69,7 +86,11 @@ fn cache_for(version: &str) -> PathBuf {
 }
 
 fn gen_cmd(seed: u64) -> Cmd {
-    Cmd::new("csmith").arg("--seed").arg(seed.to_string()).args(CSMITH_OPTS).timeout(Duration::from_secs(60))
+    Cmd::new("csmith")
+        .arg("--seed")
+        .arg(seed.to_string())
+        .args(CSMITH_OPTS)
+        .timeout(Duration::from_secs(60))
 }
 
 /// The program for `seed`, from the cache or freshly generated (written atomically, since two
@@ -90,7 +111,10 @@ fn program(seed: u64, cache: &Path) -> Result<PathBuf, String> {
 }
 
 fn checksum_line(out: &Output) -> Option<String> {
-    out.stdout_str().lines().find(|l| l.starts_with("checksum = ")).map(str::to_string)
+    out.stdout_str()
+        .lines()
+        .find(|l| l.starts_with("checksum = "))
+        .map(str::to_string)
 }
 
 enum Verdict {
@@ -126,7 +150,12 @@ fn check_seed(seed: u64, cache: &Path, work: &WorkDir) -> Verdict {
     let plain = run_program(&gcc_exe, &[], work.path(), None, PLAIN_TIMEOUT);
     let expected = match (plain.success(), checksum_line(&plain)) {
         (true, Some(c)) => c,
-        _ => return Verdict::Skip(format!("plain gcc run did not print a checksum\n{}", plain.report())),
+        _ => {
+            return Verdict::Skip(format!(
+                "plain gcc run did not print a checksum\n{}",
+                plain.report()
+            ))
+        }
     };
     let repro_head = format!(
         "  reproduce:\n    {} > {}\n    {gcc_cmd}\n",
@@ -136,7 +165,11 @@ fn check_seed(seed: u64, cache: &Path, work: &WorkDir) -> Verdict {
     let (up_cmd, up_exe) = build(Cc::Upstare);
     let up_exe = match up_exe {
         Ok(e) => e,
-        Err(e) => return Verdict::Fail(format!("{repro_head}    {up_cmd}\nupstare-cc failed on a program gcc compiles:\n{e}")),
+        Err(e) => {
+            return Verdict::Fail(format!(
+                "{repro_head}    {up_cmd}\nupstare-cc failed on a program gcc compiles:\n{e}"
+            ))
+        }
     };
     let timeout = plain.elapsed * 20 + Duration::from_secs(10);
     let mut problems = Vec::new();
@@ -152,7 +185,8 @@ fn check_seed(seed: u64, cache: &Path, work: &WorkDir) -> Verdict {
         if !out.success() || got.as_deref() != Some(expected.as_str()) {
             problems.push(format!(
                 "{what}: expected `{expected}`, got {} ({})\n{}",
-                got.map(|g| format!("`{g}`")).unwrap_or_else(|| "no checksum".into()),
+                got.map(|g| format!("`{g}`"))
+                    .unwrap_or_else(|| "no checksum".into()),
                 out.ending(),
                 out.report()
             ));
@@ -161,7 +195,9 @@ fn check_seed(seed: u64, cache: &Path, work: &WorkDir) -> Verdict {
                 break;
             }
             if out.timed_out {
-                problems.push(format!("(smaller UPSTARE_SELFTEST_EVERY values not run after the timeout at {what})"));
+                problems.push(format!(
+                    "(smaller UPSTARE_SELFTEST_EVERY values not run after the timeout at {what})"
+                ));
                 break;
             }
             continue;
@@ -174,7 +210,9 @@ fn check_seed(seed: u64, cache: &Path, work: &WorkDir) -> Verdict {
         }
     }
     if problems.is_empty() {
-        Verdict::Pass { self_updates_at_1: fired }
+        Verdict::Pass {
+            self_updates_at_1: fired,
+        }
     } else {
         Verdict::Fail(format!("{repro_head}    {up_cmd}\n{}", problems.join("\n")))
     }
@@ -205,10 +243,19 @@ fn csmith_differential() {
     }
     let cache = cache_for(&version);
     let all = seeds();
-    assert!(all.len() >= 200, "data/csmith-seeds.txt must list at least 200 seeds, it has {}", all.len());
-    let run_all = std::env::var("UPSTARE_CSMITH_ALL").map(|v| v == "1").unwrap_or(false);
-    let chosen: Vec<u64> =
-        if run_all { all.clone() } else { all.iter().step_by(SAMPLE_STRIDE).copied().collect() };
+    assert!(
+        all.len() >= 200,
+        "data/csmith-seeds.txt must list at least 200 seeds, it has {}",
+        all.len()
+    );
+    let run_all = std::env::var("UPSTARE_CSMITH_ALL")
+        .map(|v| v == "1")
+        .unwrap_or(false);
+    let chosen: Vec<u64> = if run_all {
+        all.clone()
+    } else {
+        all.iter().step_by(SAMPLE_STRIDE).copied().collect()
+    };
     let work = WorkDir::new("csmith");
     check_generator_is_deterministic(chosen[0], &cache);
     let verdicts = par_map(&chosen, |&seed| (seed, check_seed(seed, &cache, &work)));
@@ -223,7 +270,10 @@ fn csmith_differential() {
                 }
             }
             Verdict::Skip(why) => {
-                eprintln!("csmith_differential: seed {seed} skipped: {}", why.lines().next().unwrap_or(""));
+                eprintln!(
+                    "csmith_differential: seed {seed} skipped: {}",
+                    why.lines().next().unwrap_or("")
+                );
                 skipped.push(seed);
             }
             Verdict::Fail(msg) => fails.add(format!("seed {seed}"), msg),

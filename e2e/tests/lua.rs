@@ -16,8 +16,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use upstare_e2e::{
-    bless_or_read, build_lua, check_self_updates, explain_diff, files_with_ext, par_map, read_text, run_program, stem,
-    Cc, Failures, WorkDir,
+    bless_or_read, build_lua, check_self_updates, explain_diff, files_with_ext, par_map, read_text,
+    run_program, stem, Cc, Failures, WorkDir,
 };
 
 const SELFTEST_EVERY: &[u64] = &[1, 17, 5000];
@@ -43,7 +43,12 @@ fn gcc_pass() -> &'static GccPass {
         let dir = WorkDir::new("lua-gcc");
         let lua = match build_lua(Cc::Gcc, &dir) {
             Ok((exe, _)) => exe,
-            Err(e) => return GccPass { error: Some(e), runs: Vec::new() },
+            Err(e) => {
+                return GccPass {
+                    error: Some(e),
+                    runs: Vec::new(),
+                }
+            }
         };
         let runs = par_map(&scripts(), |script| {
             let name = stem(script);
@@ -57,7 +62,9 @@ fn gcc_pass() -> &'static GccPass {
             let r = if out.timed_out {
                 Err(format!("the gcc build timed out\n{}", out.report()))
             } else if let Some(d) = explain_diff(&t, &again.transcript()) {
-                Err(format!("the script is not deterministic: two gcc runs differ: {d}"))
+                Err(format!(
+                    "the script is not deterministic: two gcc runs differ: {d}"
+                ))
             } else {
                 bless_or_read(&script.with_extension("out"), &t);
                 Ok(t)
@@ -86,7 +93,10 @@ fn lua_gcc_matches_expected() {
         }
     }
     let n = pass.runs.len();
-    assert!(n >= 10, "expected at least 10 Lua scripts in data/lua, found {n}");
+    assert!(
+        n >= 10,
+        "expected at least 10 Lua scripts in data/lua, found {n}"
+    );
     let summary = format!("{} of {n} scripts match with gcc", n - fails.len());
     fails.finish("lua_gcc_matches_expected", &summary);
 }
@@ -104,35 +114,40 @@ fn lua_upstare_matches_expected() {
     };
     let items: Vec<(PathBuf, &(String, Result<String, String>, Duration))> =
         scripts().into_iter().zip(pass.runs.iter()).collect();
-    let results = par_map(&items, |(script, (name, gcc, elapsed))| -> Result<(), String> {
-        if gcc.is_err() {
-            return Err("no expectation: the gcc run failed (see lua_gcc_matches_expected)".into());
-        }
-        let expected = read_text(&script.with_extension("out"));
-        let arg = script.file_name().expect("file name").to_string_lossy();
-        let cwd = script.parent().expect("script folder");
-        let timeout = *elapsed * 20 + Duration::from_secs(10);
-        let mut errors = Vec::new();
-        for mode in std::iter::once(None).chain(SELFTEST_EVERY.iter().map(|&n| Some(n))) {
-            let out = run_program(&lua, &[&arg], cwd, mode, timeout);
-            let what = match mode {
-                None => "upstare build".to_string(),
-                Some(n) => format!("upstare build with UPSTARE_SELFTEST_EVERY={n}"),
-            };
-            if let Some(d) = explain_diff(&expected, &out.transcript()) {
-                errors.push(format!("{what} vs {name}.out: {d}{}", out.report()));
-            } else if mode == Some(1) {
-                if let Err(e) = check_self_updates(&out, true) {
-                    errors.push(format!("{what}: {e}"));
+    let results = par_map(
+        &items,
+        |(script, (name, gcc, elapsed))| -> Result<(), String> {
+            if gcc.is_err() {
+                return Err(
+                    "no expectation: the gcc run failed (see lua_gcc_matches_expected)".into(),
+                );
+            }
+            let expected = read_text(&script.with_extension("out"));
+            let arg = script.file_name().expect("file name").to_string_lossy();
+            let cwd = script.parent().expect("script folder");
+            let timeout = *elapsed * 20 + Duration::from_secs(10);
+            let mut errors = Vec::new();
+            for mode in std::iter::once(None).chain(SELFTEST_EVERY.iter().map(|&n| Some(n))) {
+                let out = run_program(&lua, &[&arg], cwd, mode, timeout);
+                let what = match mode {
+                    None => "upstare build".to_string(),
+                    Some(n) => format!("upstare build with UPSTARE_SELFTEST_EVERY={n}"),
+                };
+                if let Some(d) = explain_diff(&expected, &out.transcript()) {
+                    errors.push(format!("{what} vs {name}.out: {d}{}", out.report()));
+                } else if mode == Some(1) {
+                    if let Err(e) = check_self_updates(&out, true) {
+                        errors.push(format!("{what}: {e}"));
+                    }
                 }
             }
-        }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors.join("\n"))
-        }
-    });
+            if errors.is_empty() {
+                Ok(())
+            } else {
+                Err(errors.join("\n"))
+            }
+        },
+    );
     let mut fails = Failures::default();
     for ((_, (name, _, _)), r) in items.iter().zip(results) {
         if let Err(e) = r {

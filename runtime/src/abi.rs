@@ -102,7 +102,10 @@ pub extern "C" fn __us_save(
     guard(|| {
         // SAFETY: a non-null `ctx` is this thread's live context, not otherwise borrowed now.
         let Some(c) = (unsafe { current().as_mut() }) else {
-            fatal(&format!("__us_save from {} on a thread without a root", describe(fd)))
+            fatal(&format!(
+                "__us_save from {} on a thread without a root",
+                describe(fd)
+            ))
         };
         match c.records.push(fd, point, size as usize, align as usize) {
             Ok(body) => body.as_ptr() as *mut c_void,

@@ -75,7 +75,15 @@ struct Round {
     release_gen: u64,
     /// Monotonic deadline of the current round, in nanoseconds.
     deadline_ns: u64,
+    /// When the first thread of the current round arrived (0: none yet): the pause starts then.
+    first_arrival_ns: u64,
+    /// Pause of every finished round in which some thread unwound (first arrival to the last
+    /// rebuilt thread), in nanoseconds; capped so that a long self-test cannot grow it forever.
+    pauses: Vec<u64>,
 }
+
+/// Most pauses kept for the report.
+const MAX_PAUSES: usize = 1 << 20;
 
 static ROUND: Mutex<Round> = Mutex::new(Round {
     registered: 0,
@@ -85,6 +93,8 @@ static ROUND: Mutex<Round> = Mutex::new(Round {
     rebuilding: 0,
     release_gen: 0,
     deadline_ns: 0,
+    first_arrival_ns: 0,
+    pauses: Vec::new(),
 });
 static RELEASED: Condvar = Condvar::new();
 static PHASE: AtomicU8 = AtomicU8::new(Phase::Idle as u8);
@@ -117,7 +127,10 @@ fn set_pending(on: bool) {
 }
 
 fn now_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid out-parameter; CLOCK_MONOTONIC is always available on Linux.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
@@ -140,7 +153,11 @@ pub fn phase() -> Phase {
 
 /// Reads `UPSTARE_SELFTEST_EVERY`, `UPSTARE_SELFTEST_DEADLINE_MS` and `UPSTARE_VERBOSE`.
 pub fn configure_from_env() {
-    let num = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok());
+    let num = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
     if let Some(n) = num("UPSTARE_SELFTEST_EVERY") {
         SELFTEST_EVERY.store(n, Ordering::SeqCst);
         if n > 0 {
@@ -151,7 +168,9 @@ pub fn configure_from_env() {
         DEADLINE_MS.store(ms, Ordering::SeqCst);
     }
     VERBOSE.store(
-        std::env::var("UPSTARE_VERBOSE").map(|v| v != "0" && !v.is_empty()).unwrap_or(false),
+        std::env::var("UPSTARE_VERBOSE")
+            .map(|v| v != "0" && !v.is_empty())
+            .unwrap_or(false),
         Ordering::SeqCst,
     );
 }
@@ -199,6 +218,9 @@ pub fn try_arrive() -> bool {
         expire_locked(&mut r);
         return false;
     }
+    if r.first_arrival_ns == 0 {
+        r.first_arrival_ns = now_ns();
+    }
     r.arriving += 1;
     set_phase(Phase::Parking);
     true
@@ -238,7 +260,10 @@ pub fn park() {
             break;
         }
         let wait = Duration::from_nanos(r.deadline_ns - now);
-        r = RELEASED.wait_timeout(r, wait).unwrap_or_else(|e| e.into_inner()).0;
+        r = RELEASED
+            .wait_timeout(r, wait)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
     }
 }
 
@@ -310,7 +335,14 @@ fn expire_locked(r: &mut Round) {
     }
 }
 
-fn finish_locked(_r: &mut Round) {
+fn finish_locked(r: &mut Round) {
+    if r.first_arrival_ns != 0 {
+        let pause = now_ns().saturating_sub(r.first_arrival_ns);
+        if r.pauses.len() < MAX_PAUSES {
+            r.pauses.push(pause);
+        }
+        r.first_arrival_ns = 0;
+    }
     set_phase(Phase::Idle);
     if !selftest() {
         set_pending(false);
@@ -332,6 +364,17 @@ pub struct Stats {
     pub max_parked: u64,
 }
 
+/// Pauses of finished rounds, in nanoseconds: (count, median, 99th percentile, max).
+pub fn pause_summary() -> (usize, u64, u64, u64) {
+    let mut v = lock().pauses.clone();
+    if v.is_empty() {
+        return (0, 0, 0, 0);
+    }
+    v.sort_unstable();
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    (v.len(), at(0.5), at(0.99), *v.last().unwrap_or(&0))
+}
+
 pub fn stats() -> Stats {
     Stats {
         completed: COMPLETED.load(Ordering::Relaxed),
@@ -347,10 +390,12 @@ pub extern "C" fn report_at_exit() {
     let _ = std::panic::catch_unwind(|| {
         if VERBOSE.load(Ordering::Relaxed) {
             let s = stats();
+            let (n, median, p99, max) = pause_summary();
+            let us = |ns: u64| ns as f64 / 1000.0;
             eprintln!(
                 "upstare: self-updates={} aborted-rounds={} points={} thread-rebuilds={} \
-                 max-threads-per-round={}",
-                s.completed, s.aborted, s.points, s.thread_rebuilds, s.max_parked
+                 max-threads-per-round={} pauses={} pause-median-us={:.1} pause-p99-us={:.1} pause-max-us={:.1}",
+                s.completed, s.aborted, s.points, s.thread_rebuilds, s.max_parked, n, us(median), us(p99), us(max)
             );
         }
     });

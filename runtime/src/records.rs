@@ -50,7 +50,10 @@ pub struct RecordStack {
 
 impl RecordStack {
     pub const fn new() -> Self {
-        RecordStack { recs: Vec::new(), consumed: None }
+        RecordStack {
+            recs: Vec::new(),
+            consumed: None,
+        }
     }
 
     /// Pushes a record for (`fd`, `point`) with a zeroed body of `size` bytes aligned to `align`
@@ -66,9 +69,14 @@ impl RecordStack {
         let layout = Layout::from_size_align(size.max(1), align.max(1))
             .map_err(|_| PushError::BadLayout { size, align })?;
         // SAFETY: `layout` has a nonzero size (at least 1), as `alloc_zeroed` requires.
-        let body = NonNull::new(unsafe { alloc_zeroed(layout) })
-            .ok_or(PushError::OutOfMemory { size })?;
-        self.recs.push(Record { fd, point, body, layout });
+        let body =
+            NonNull::new(unsafe { alloc_zeroed(layout) }).ok_or(PushError::OutOfMemory { size })?;
+        self.recs.push(Record {
+            fd,
+            point,
+            body,
+            layout,
+        });
         Ok(body)
     }
 

@@ -22,7 +22,11 @@ pub const DEFAULT_SIDE_STACK_BYTES: usize = 64 << 20;
 #[derive(Debug, PartialEq, Eq)]
 pub enum BoxError {
     /// Not enough room left between the top and the end of the region.
-    Overflow { size: usize, used: usize, capacity: usize },
+    Overflow {
+        size: usize,
+        used: usize,
+        capacity: usize,
+    },
     /// The alignment is not a power of two.
     BadAlign { align: usize },
     /// The top pointer lies outside the region (corrupted by the program).
@@ -57,7 +61,10 @@ impl SideStack {
         if p == libc::MAP_FAILED {
             return None;
         }
-        Some(SideStack { base: NonNull::new(p as *mut u8)?, len })
+        Some(SideStack {
+            base: NonNull::new(p as *mut u8)?,
+            len,
+        })
     }
 
     /// The first byte of the region: the initial value of `__us_side_top`.
@@ -83,11 +90,14 @@ impl SideStack {
             return Err(BoxError::TopOutside);
         }
         let start = (t + align - 1) & !(align - 1);
-        let new_top = start.checked_add(size).filter(|&n| n <= end).ok_or(BoxError::Overflow {
-            size,
-            used: t - base,
-            capacity: self.len,
-        })?;
+        let new_top = start
+            .checked_add(size)
+            .filter(|&n| n <= end)
+            .ok_or(BoxError::Overflow {
+                size,
+                used: t - base,
+                capacity: self.len,
+            })?;
         let p = start as *mut u8;
         // SAFETY: [start, new_top) lies inside the mapping (checked above) and is above the top,
         // so no live box overlaps it.
@@ -124,7 +134,9 @@ mod tests {
         let c = s.alloc(&mut top, 16, 16).unwrap();
         assert_eq!(c, b);
         // SAFETY: `c` is a 16-byte box we own.
-        assert!(unsafe { std::slice::from_raw_parts(c, 16) }.iter().all(|&x| x == 0));
+        assert!(unsafe { std::slice::from_raw_parts(c, 16) }
+            .iter()
+            .all(|&x| x == 0));
         let d = s.alloc(&mut top, 8, 4096).unwrap();
         assert_eq!(d as usize % 4096, 0);
         let z = s.alloc(&mut top, 0, 0).unwrap();
@@ -138,11 +150,18 @@ mod tests {
         s.alloc(&mut top, 8000, 8).unwrap();
         let before = top;
         match s.alloc(&mut top, 200, 8) {
-            Err(BoxError::Overflow { size: 200, used: 8000, capacity: 8192 }) => {}
+            Err(BoxError::Overflow {
+                size: 200,
+                used: 8000,
+                capacity: 8192,
+            }) => {}
             other => panic!("unexpected {other:?}"),
         }
         assert_eq!(top, before);
-        assert_eq!(s.alloc(&mut top, 8, 3), Err(BoxError::BadAlign { align: 3 }));
+        assert_eq!(
+            s.alloc(&mut top, 8, 3),
+            Err(BoxError::BadAlign { align: 3 })
+        );
         let mut wild = 16usize as *mut u8;
         assert_eq!(s.alloc(&mut wild, 8, 8), Err(BoxError::TopOutside));
     }

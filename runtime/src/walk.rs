@@ -91,7 +91,10 @@ fn main_program_text() -> TextRanges {
     let (mut lo, mut hi) = (0usize, 0usize);
     // SAFETY: the C helper only writes the two addresses it is given.
     unsafe { us_pinned_range(&mut lo, &mut hi) };
-    TextRanges { ranges, pinned: (lo, hi) }
+    TextRanges {
+        ranges,
+        pinned: (lo, hi),
+    }
 }
 
 static TEXT: OnceLock<TextRanges> = OnceLock::new();
@@ -149,7 +152,13 @@ extern "C" fn trace(ctx: *mut UnwindContext, arg: *mut c_void) -> _Unwind_Reason
 /// executable's text. Must be called from the thread being asked about.
 pub fn may_unwind(root_mark: usize, root_fn: usize) -> bool {
     let text = TEXT.get_or_init(main_program_text);
-    let mut st = WalkState { text, root_mark, root_fn, frames: 0, verdict: None };
+    let mut st = WalkState {
+        text,
+        root_mark,
+        root_fn,
+        frames: 0,
+        verdict: None,
+    };
     // SAFETY: `trace` matches the unwinder's callback signature and only touches `st`.
     unsafe { _Unwind_Backtrace(trace, &mut st as *mut WalkState as *mut c_void) };
     st.verdict.unwrap_or(false)

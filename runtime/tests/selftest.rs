@@ -14,7 +14,10 @@ use std::process::Command;
 /// (`target/<profile>/deps/selftest-HASH`).
 fn staticlib() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
     let lib = profile_dir.join("libupstare_runtime.a");
     assert!(
         lib.exists(),
@@ -78,7 +81,9 @@ struct Report {
 }
 
 fn parse_report(stderr: &str) -> Option<Report> {
-    let line = stderr.lines().find(|l| l.starts_with("upstare: self-updates="))?;
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("upstare: self-updates="))?;
     let mut r = Report::default();
     for kv in line.trim_start_matches("upstare: ").split_whitespace() {
         let (k, v) = kv.split_once('=')?;
@@ -97,7 +102,8 @@ fn parse_report(stderr: &str) -> Option<Report> {
 
 fn run(exe: &Path, every: Option<u64>) -> Run {
     let mut cmd = Command::new(exe);
-    cmd.env_remove("UPSTARE_SELFTEST_EVERY").env("UPSTARE_VERBOSE", "1");
+    cmd.env_remove("UPSTARE_SELFTEST_EVERY")
+        .env("UPSTARE_VERBOSE", "1");
     if let Some(n) = every {
         cmd.env("UPSTARE_SELFTEST_EVERY", n.to_string());
     }
@@ -110,7 +116,11 @@ fn run(exe: &Path, every: Option<u64>) -> Run {
         exe.display(),
         out.status
     );
-    Run { code: out.status.code(), stdout: String::from_utf8_lossy(&out.stdout).into_owned(), report: parse_report(&stderr) }
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        report: parse_report(&stderr),
+    }
 }
 
 /// Runs `name` plainly and under forced self-updates; returns the reports per N.
@@ -124,8 +134,14 @@ fn check_selftest(name: &str) -> Vec<(u64, Report)> {
     let mut reports = Vec::new();
     for every in [1u64, 7, 1000] {
         let r = run(&exe, Some(every));
-        assert_eq!(r.stdout, plain.stdout, "{name}: output differs with UPSTARE_SELFTEST_EVERY={every}");
-        assert_eq!(r.code, plain.code, "{name}: exit status differs with every={every}");
+        assert_eq!(
+            r.stdout, plain.stdout,
+            "{name}: output differs with UPSTARE_SELFTEST_EVERY={every}"
+        );
+        assert_eq!(
+            r.code, plain.code,
+            "{name}: exit status differs with every={every}"
+        );
         let rep = r.report.expect("verbose report");
         assert!(rep.points > 0, "{name}: no update point reached");
         assert!(
@@ -154,8 +170,15 @@ fn single_threaded_program_survives_self_updates() {
 fn multi_threaded_program_with_qsort_callbacks_survives_self_updates() {
     let reports = check_selftest("threads");
     // Rounds really gathered several threads (at least the one waiting for the qsort thread).
-    let most = reports.iter().map(|(_, r)| r.max_threads).max().unwrap_or(0);
-    assert!(most >= 2, "no round parked more than one thread: {reports:?}");
+    let most = reports
+        .iter()
+        .map(|(_, r)| r.max_threads)
+        .max()
+        .unwrap_or(0);
+    assert!(
+        most >= 2,
+        "no round parked more than one thread: {reports:?}"
+    );
 }
 
 #[test]
@@ -170,6 +193,10 @@ fn program_requests_its_own_updates() {
          sum=166650 x=4950 rebuilt_at=71 pending_at_end=0\n"
     );
     let rep = r.report.expect("verbose report");
-    assert_eq!((rep.self_updates, rep.aborted, rep.thread_rebuilds), (2, 0, 2), "{rep:?}");
+    assert_eq!(
+        (rep.self_updates, rep.aborted, rep.thread_rebuilds),
+        (2, 0, 2),
+        "{rep:?}"
+    );
     clean(&exe);
 }

@@ -66,7 +66,9 @@ impl UnitFacts {
                         matches!(&s.node, DeclarationSpecifier::StorageClass(c) if c.node == StorageClassSpecifier::Typedef)
                     });
                     for init in &d.node.declarators {
-                        let Some(name) = declarator_name(&init.node.declarator.node) else { continue };
+                        let Some(name) = declarator_name(&init.node.declarator.node) else {
+                            continue;
+                        };
                         if is_typedef {
                             if is_array_declarator(&init.node.declarator.node) {
                                 facts.array_typedefs.insert(name.to_string());
@@ -80,7 +82,9 @@ impl UnitFacts {
                     if system {
                         continue;
                     }
-                    let Some(name) = declarator_name(&f.node.declarator.node) else { continue };
+                    let Some(name) = declarator_name(&f.node.declarator.node) else {
+                        continue;
+                    };
                     facts.defined.insert(name.to_string());
                     facts.user_declared.insert(name.to_string());
                     let mut c = FnCollector::default();
@@ -88,7 +92,10 @@ impl UnitFacts {
                         c.locals.insert(p);
                     }
                     c.visit_statement(&f.node.statement.node, &f.node.statement.span);
-                    let mut ff = FnFacts { loops: c.loops, ..FnFacts::default() };
+                    let mut ff = FnFacts {
+                        loops: c.loops,
+                        ..FnFacts::default()
+                    };
                     for callee in c.callees {
                         if c.locals.contains(&callee) {
                             ff.unknown_call = true;
@@ -128,7 +135,9 @@ impl UnitFacts {
         loop {
             let mut changed = false;
             for (name, ff) in &per_fn {
-                if !facts.may_unwind.contains(name) && ff.callees.iter().any(|c| facts.may_unwind.contains(c)) {
+                if !facts.may_unwind.contains(name)
+                    && ff.callees.iter().any(|c| facts.may_unwind.contains(c))
+                {
                     facts.may_unwind.insert(name.clone());
                     changed = true;
                 }
@@ -146,7 +155,11 @@ impl UnitFacts {
             return CallKind::Setjmp;
         }
         if self.defined.contains(name) {
-            return if self.may_unwind.contains(name) { CallKind::Unwinds } else { CallKind::Plain };
+            return if self.may_unwind.contains(name) {
+                CallKind::Unwinds
+            } else {
+                CallKind::Plain
+            };
         }
         if self.user_declared.contains(name) {
             return CallKind::Unwinds;
@@ -203,7 +216,9 @@ impl<'ast> Visit<'ast> for FnCollector {
     fn visit_statement(&mut self, s: &'ast Statement, span: &'ast Span) {
         match s {
             Statement::While(_) | Statement::DoWhile(_) | Statement::For(_) => self.loops = true,
-            Statement::Labeled(l) if matches!(l.node.label.node, Label::Identifier(_)) => self.loops = true,
+            Statement::Labeled(l) if matches!(l.node.label.node, Label::Identifier(_)) => {
+                self.loops = true
+            }
             _ => {}
         }
         visit::visit_statement(self, s, span);
@@ -246,13 +261,21 @@ pub fn innermost_derivation(d: &Declarator) -> Option<&Node<DerivedDeclarator>> 
     }
     d.derived
         .iter()
-        .find(|x| !matches!(x.node, DerivedDeclarator::Pointer(_) | DerivedDeclarator::Block(_)))
+        .find(|x| {
+            !matches!(
+                x.node,
+                DerivedDeclarator::Pointer(_) | DerivedDeclarator::Block(_)
+            )
+        })
         .or_else(|| d.derived.last())
 }
 
 /// Whether the declared object itself is an array (not a pointer to one).
 pub fn is_array_declarator(d: &Declarator) -> bool {
-    matches!(innermost_derivation(d).map(|x| &x.node), Some(DerivedDeclarator::Array(_)))
+    matches!(
+        innermost_derivation(d).map(|x| &x.node),
+        Some(DerivedDeclarator::Array(_))
+    )
 }
 
 /// Whether the declarator declares a function (a prototype, not an object).
@@ -266,9 +289,18 @@ pub fn is_function_declarator(d: &Declarator) -> bool {
 /// Names of the parameters of a function declarator.
 pub fn params_of(d: &Declarator) -> Vec<String> {
     let mut out = Vec::new();
-    if let Some(Node { node: DerivedDeclarator::Function(f), .. }) = innermost_derivation(d) {
+    if let Some(Node {
+        node: DerivedDeclarator::Function(f),
+        ..
+    }) = innermost_derivation(d)
+    {
         for p in &f.node.parameters {
-            if let Some(n) = p.node.declarator.as_ref().and_then(|d| declarator_name(&d.node)) {
+            if let Some(n) = p
+                .node
+                .declarator
+                .as_ref()
+                .and_then(|d| declarator_name(&d.node))
+            {
                 out.push(n.to_string());
             }
         }

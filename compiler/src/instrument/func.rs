@@ -62,7 +62,6 @@ struct SetjmpSite {
 /// The result of rewriting: the new definition text.
 pub struct Rewritten {
     pub text: String,
-    pub npoints: u32,
 }
 
 pub struct FnRewriter<'a> {
@@ -165,12 +164,21 @@ impl<'a> FnRewriter<'a> {
     }
 
     fn lookup(&self, name: &str) -> Option<&Var> {
-        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|v| v.src == name)
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .find(|v| v.src == name)
     }
 
     fn saved_vars(&self) -> Vec<Var> {
         // Innermost declaration of each C name wins; all C names are unique anyway.
-        self.scopes.iter().flatten().filter(|v| v.saved).cloned().collect()
+        self.scopes
+            .iter()
+            .flatten()
+            .filter(|v| v.saved)
+            .cloned()
+            .collect()
     }
 
     fn new_temp(&mut self) -> String {
@@ -179,20 +187,39 @@ impl<'a> FnRewriter<'a> {
     }
 
     fn declare_temp(&mut self, name: &str, ty: &str) {
-        self.declare(Var { src: format!(" {name}"), c: name.to_string(), boxed: false, saved: true, ty: ty.to_string(), flags: F_TEMP });
+        self.declare(Var {
+            src: format!(" {name}"),
+            c: name.to_string(),
+            boxed: false,
+            saved: true,
+            ty: ty.to_string(),
+            flags: F_TEMP,
+        });
     }
 
     // ----- the definition -------------------------------------------------------------------
 
-    pub fn rewrite(mut self, def: &Node<FunctionDefinition>, rename_main: bool) -> Option<Rewritten> {
+    pub fn rewrite(
+        mut self,
+        def: &Node<FunctionDefinition>,
+        rename_main: bool,
+    ) -> Option<Rewritten> {
         let f = &def.node;
         let name = analysis::declarator_name(&f.declarator.node)?.to_string();
         self.fname = name.clone();
         if !f.declarations.is_empty() {
-            self.error(&def.span, format!("old-style (K&R) definition of `{name}` cannot be instrumented"), Some("write the parameters in a prototype"));
+            self.error(
+                &def.span,
+                format!("old-style (K&R) definition of `{name}` cannot be instrumented"),
+                Some("write the parameters in a prototype"),
+            );
             return None;
         }
-        let Some(Node { node: DerivedDeclarator::Function(fd), span: fd_span }) = analysis::innermost_derivation(&f.declarator.node) else {
+        let Some(Node {
+            node: DerivedDeclarator::Function(fd),
+            span: fd_span,
+        }) = analysis::innermost_derivation(&f.declarator.node)
+        else {
             return None;
         };
         let ident = analysis::declarator_ident(&f.declarator.node)?;
@@ -201,7 +228,10 @@ impl<'a> FnRewriter<'a> {
         // Return type: the declarator without the name and the function's own parameter list.
         let dspan = &f.declarator.span;
         let mut ret_decl = String::new();
-        let mut pieces = vec![(ident.span.start, ident.span.end, "__us_ret_t"), (fd_span.start, fd_span.end, "")];
+        let mut pieces = vec![
+            (ident.span.start, ident.span.end, "__us_ret_t"),
+            (fd_span.start, fd_span.end, ""),
+        ];
         pieces.sort();
         let mut pos = dspan.start;
         for (s, e, rep) in pieces {
@@ -233,7 +263,13 @@ impl<'a> FnRewriter<'a> {
         header.push_str(&self.src[pos..f.statement.span.start]);
 
         // Pre-pass: which locals live in boxes.
-        let mut finder = BoxFinder { facts: self.facts, scopes: vec![Vec::new()], boxed: HashSet::new(), order: Vec::new(), setjmps: 0 };
+        let mut finder = BoxFinder {
+            facts: self.facts,
+            scopes: vec![Vec::new()],
+            boxed: HashSet::new(),
+            order: Vec::new(),
+            setjmps: 0,
+        };
         for p in &fd.node.parameters {
             if let Some(d) = &p.node.declarator {
                 if let Some(id) = analysis::declarator_ident(&d.node) {
@@ -254,26 +290,58 @@ impl<'a> FnRewriter<'a> {
         // Function-level scope: internal variables, then parameters.
         self.scopes.push(Vec::new());
         if self.has_boxes {
-            self.declare(Var { src: " mark".into(), c: "__us_mark".into(), boxed: false, saved: true, ty: "char *".into(), flags: F_TEMP });
+            self.declare(Var {
+                src: " mark".into(),
+                c: "__us_mark".into(),
+                boxed: false,
+                saved: true,
+                ty: "char *".into(),
+                flags: F_TEMP,
+            });
             for i in 0..self.box_slot.len() {
-                self.declare(Var { src: format!(" bv{i}"), c: format!("__us_bv{i}"), boxed: false, saved: true, ty: "void *".into(), flags: F_TEMP });
+                self.declare(Var {
+                    src: format!(" bv{i}"),
+                    c: format!("__us_bv{i}"),
+                    boxed: false,
+                    saved: true,
+                    ty: "void *".into(),
+                    flags: F_TEMP,
+                });
             }
         }
         for i in 0..nsetjmp {
             for (v, ty) in [("sjf", "int"), ("sjv", "int"), ("sjm", "char *")] {
-                self.declare(Var { src: format!(" {v}{i}"), c: format!("__us_{v}{i}"), boxed: false, saved: true, ty: ty.into(), flags: F_TEMP });
+                self.declare(Var {
+                    src: format!(" {v}{i}"),
+                    c: format!("__us_{v}{i}"),
+                    boxed: false,
+                    saved: true,
+                    ty: ty.into(),
+                    flags: F_TEMP,
+                });
             }
         }
         let mut params = Vec::new();
         for p in &fd.node.parameters {
-            let Some(d) = &p.node.declarator else { continue };
-            let Some(id) = analysis::declarator_ident(&d.node) else { continue };
+            let Some(d) = &p.node.declarator else {
+                continue;
+            };
+            let Some(id) = analysis::declarator_ident(&d.node) else {
+                continue;
+            };
             let pname = id.node.name.clone();
             let c = self.fresh(&pname);
             let ty = self.type_text(&p.node.specifiers, &d.node, &d.span, id);
             let boxed = self.boxed_decls.contains(&id.span.start);
             params.push((pname.clone(), c.clone(), boxed, id.span.start));
-            self.declare(Var { src: pname, c, boxed: false, saved: true, ty, flags: F_PARAM });
+            self.declare(Var {
+                src: pname,
+                c,
+                boxed: false,
+                saved: true,
+                ty,
+                flags: F_PARAM,
+            });
         }
 
         // The body, printed first: the prologue depends on what it found.
@@ -286,8 +354,16 @@ impl<'a> FnRewriter<'a> {
         if entry {
             self.npoints = 1; // point 0
         }
-        let entry_save = if entry { Some(self.save_block(0, "entry", self.line_of(&def.span))) } else { None };
-        let entry_restore = if entry { Some(self.restore_block(0)) } else { None };
+        let entry_save = if entry {
+            Some(self.save_block(0, "entry", self.line_of(&def.span)))
+        } else {
+            None
+        };
+        let entry_restore = if entry {
+            Some(self.restore_block(0))
+        } else {
+            None
+        };
         // Boxed parameters move into their boxes after the entry point.
         let mut param_boxing = String::new();
         for (pname, c, boxed, start) in &params {
@@ -301,8 +377,22 @@ impl<'a> FnRewriter<'a> {
                 "__typeof__({c}) *{bx} = (__typeof__({c}) *)(__us_bv{slot} ? __us_bv{slot} : (__us_bv{slot} = __us_box(sizeof({c}), __alignof__({c})))); __builtin_memcpy((void *){bx}, &{c}, sizeof({c}));\n"
             );
             let ty = self.lookup(pname).map(|v| v.ty.clone()).unwrap_or_default();
-            self.declare(Var { src: pname.clone(), c: bx.clone(), boxed: true, saved: true, ty, flags: F_BOXED | F_PARAM });
-            if let Some(v) = self.scopes.last_mut().unwrap().iter_mut().rev().find(|v| v.c == *c) {
+            self.declare(Var {
+                src: pname.clone(),
+                c: bx.clone(),
+                boxed: true,
+                saved: true,
+                ty,
+                flags: F_BOXED | F_PARAM,
+            });
+            if let Some(v) = self
+                .scopes
+                .last_mut()
+                .unwrap()
+                .iter_mut()
+                .rev()
+                .find(|v| v.c == *c)
+            {
                 v.src = format!(" param {pname}");
             }
         }
@@ -371,7 +461,7 @@ impl<'a> FnRewriter<'a> {
         out.push_str(&body_text);
         out.push_str(&epilogue);
         out.push_str("}\n");
-        Some(Rewritten { text: out, npoints: self.npoints })
+        Some(Rewritten { text: out })
     }
 
     // ----- points -----------------------------------------------------------------------------
@@ -392,16 +482,42 @@ impl<'a> FnRewriter<'a> {
         let mut s = String::new();
         let _ = write!(s, "{{ {rs}; struct __us_r *__us_rp = (struct __us_r *)__us_save(&__us_fd, {k}, sizeof(struct __us_r), __alignof__(struct __us_r));");
         for v in &vars {
-            let _ = write!(s, " __builtin_memcpy((void *)&__us_rp->{0}, (const void *)&{0}, sizeof({0}));", v.c);
+            let _ = write!(
+                s,
+                " __builtin_memcpy((void *)&__us_rp->{0}, (const void *)&{0}, sizeof({0}));",
+                v.c
+            );
         }
-        let locals: Vec<(String, String, u64)> = vars.iter().map(|v| (v.src.trim().to_string(), v.ty.clone(), v.flags)).map(|(n, t, f)| (n, t, f)).collect();
+        let locals: Vec<(String, String, u64)> = vars
+            .iter()
+            .map(|v| (v.src.trim().to_string(), v.ty.clone(), v.flags))
+            .map(|(n, t, f)| (n, t, f))
+            .collect();
         let names: Vec<(String, String, String, u64)> = vars
             .iter()
             .zip(locals)
-            .map(|(v, (n, t, f))| (v.c.clone(), if n.starts_with("param ") { n[6..].to_string() } else { n }, t, f))
+            .map(|(v, (n, t, f))| {
+                (
+                    v.c.clone(),
+                    if n.starts_with("param ") {
+                        n[6..].to_string()
+                    } else {
+                        n
+                    },
+                    t,
+                    f,
+                )
+            })
             .collect();
         s.push('\n');
-        s.push_str(&meta_emit::point_entry(&self.fname, key, self.source_name, k, line, &names));
+        s.push_str(&meta_emit::point_entry(
+            &self.fname,
+            key,
+            self.source_name,
+            k,
+            line,
+            &names,
+        ));
         if self.ret_void {
             s.push_str(" return; }");
         } else {
@@ -416,12 +532,20 @@ impl<'a> FnRewriter<'a> {
         let rs = Self::record_struct(&vars);
         let mut s = format!("if (0) {{ __us_L{k}: ; {{ {rs}; struct __us_r *__us_rp = (struct __us_r *)__us_record();");
         for v in &vars {
-            let _ = write!(s, " __builtin_memcpy((void *)&{0}, (const void *)&__us_rp->{0}, sizeof({0}));", v.c);
+            let _ = write!(
+                s,
+                " __builtin_memcpy((void *)&{0}, (const void *)&__us_rp->{0}, sizeof({0}));",
+                v.c
+            );
         }
         // Re-arm the setjmp sites whose buffer can be named here, so that a later longjmp lands
         // in this rebuilt frame.
         for site in &self.sj_sites {
-            if site.reads.iter().all(|r| self.scopes.iter().flatten().any(|v| &v.c == r)) {
+            if site
+                .reads
+                .iter()
+                .all(|r| self.scopes.iter().flatten().any(|v| &v.c == r))
+            {
                 let _ = write!(
                     s,
                     " if (__us_sjf{0} && (__us_sjv{0} = {1}({2})) != 0) goto __us_SJ{0};",
@@ -449,12 +573,22 @@ impl<'a> FnRewriter<'a> {
         let key = format!("loop#{}", self.loops);
         let k = self.new_point();
         let save = self.save_block(k, &key, line);
-        let _ = writeln!(out, "if (__builtin_expect(__us_pending, 0) && __us_point(&__us_fd, {k})) {save}");
+        let _ = writeln!(
+            out,
+            "if (__builtin_expect(__us_pending, 0) && __us_point(&__us_fd, {k})) {save}"
+        );
         out.push_str(&self.restore_block(k));
     }
 
     /// A call that may unwind, as its own statement: restore label, call, unwind check.
-    fn call_point(&mut self, out: &mut String, call: &str, result: Option<&str>, callee: &str, span: &Span) {
+    fn call_point(
+        &mut self,
+        out: &mut String,
+        call: &str,
+        result: Option<&str>,
+        callee: &str,
+        span: &Span,
+    ) {
         if self.in_stmt_expr > 0 {
             self.error(span, format!("a call that may reach an update point (`{callee}`) inside a statement expression is not supported"), Some("move the call out of the `({ ... })` expression"));
             return;
@@ -491,7 +625,12 @@ impl<'a> FnRewriter<'a> {
         }
     }
 
-    fn compound(&mut self, items: &[Node<BlockItem>], out: &mut String, top: Option<&mut dyn FnMut(&mut Self, &mut String)>) {
+    fn compound(
+        &mut self,
+        items: &[Node<BlockItem>],
+        out: &mut String,
+        top: Option<&mut dyn FnMut(&mut Self, &mut String)>,
+    ) {
         out.push_str("{\n");
         self.scopes.push(Vec::new());
         if let Some(f) = top {
@@ -701,7 +840,11 @@ impl<'a> FnRewriter<'a> {
         let cond_uc = f.condition.as_ref().is_some_and(|c| self.has_uc(c));
         let step_uc = f.step.as_ref().is_some_and(|c| self.has_uc(c));
         if !cond_uc && !step_uc {
-            let c = f.condition.as_ref().map(|c| self.expr(c)).unwrap_or_default();
+            let c = f
+                .condition
+                .as_ref()
+                .map(|c| self.expr(c))
+                .unwrap_or_default();
             let st = f.step.as_ref().map(|c| self.expr(c)).unwrap_or_default();
             let _ = write!(out, "for ({init_text}; {c}; {st}) ");
             let point = !self.counted_loop(f);
@@ -763,24 +906,39 @@ impl<'a> FnRewriter<'a> {
     /// optimisations), so this keeps sorts and array scans at plain speed.
     fn counted_loop(&self, f: &ForStatement) -> bool {
         let plain_local = |e: &Node<Expression>| match &e.node {
-            Expression::Identifier(id) => self.lookup(&id.node.name).filter(|v| v.saved && !v.boxed).map(|_| id.node.name.clone()),
+            Expression::Identifier(id) => self
+                .lookup(&id.node.name)
+                .filter(|v| v.saved && !v.boxed)
+                .map(|_| id.node.name.clone()),
             _ => None,
         };
         let Some(step) = &f.step else { return false };
         let var = match &step.node {
             Expression::UnaryOperator(u) => plain_local(&u.node.operand),
             Expression::BinaryOperator(b)
-                if matches!(b.node.operator.node, BinaryOperator::AssignPlus | BinaryOperator::AssignMinus)
-                    && matches!(b.node.rhs.node, Expression::Constant(_)) =>
+                if matches!(
+                    b.node.operator.node,
+                    BinaryOperator::AssignPlus | BinaryOperator::AssignMinus
+                ) && matches!(b.node.rhs.node, Expression::Constant(_)) =>
             {
                 plain_local(&b.node.lhs)
             }
             _ => None,
         };
         let Some(var) = var else { return false };
-        let Some(cond) = &f.condition else { return false };
-        let Expression::BinaryOperator(c) = &cond.node else { return false };
-        if !matches!(c.node.operator.node, BinaryOperator::Less | BinaryOperator::LessOrEqual | BinaryOperator::Greater | BinaryOperator::GreaterOrEqual) {
+        let Some(cond) = &f.condition else {
+            return false;
+        };
+        let Expression::BinaryOperator(c) = &cond.node else {
+            return false;
+        };
+        if !matches!(
+            c.node.operator.node,
+            BinaryOperator::Less
+                | BinaryOperator::LessOrEqual
+                | BinaryOperator::Greater
+                | BinaryOperator::GreaterOrEqual
+        ) {
             return false;
         }
         let bound = match (plain_local(&c.node.lhs), plain_local(&c.node.rhs)) {
@@ -804,10 +962,16 @@ impl<'a> FnRewriter<'a> {
                     reads.push(id.node.name.clone())
                 }
             },
-            Expression::Constant(_) | Expression::SizeOfTy(_) | Expression::SizeOfVal(_) | Expression::Cast(_) => {}
+            Expression::Constant(_)
+            | Expression::SizeOfTy(_)
+            | Expression::SizeOfVal(_)
+            | Expression::Cast(_) => {}
             Expression::BinaryOperator(b) => {
                 use BinaryOperator::*;
-                if !matches!(b.node.operator.node, Plus | Minus | Multiply | Divide | ShiftLeft | ShiftRight) {
+                if !matches!(
+                    b.node.operator.node,
+                    Plus | Minus | Multiply | Divide | ShiftLeft | ShiftRight
+                ) {
                     ok = false;
                 }
             }
@@ -816,20 +980,30 @@ impl<'a> FnRewriter<'a> {
         // Only innermost loops of pure computation: a call costs more than the point, and a
         // callee could change a global bound.
         let mut calls = false;
-        walk_stmt_exprs(&f.statement, &mut |x| calls |= matches!(x.node, Expression::Call(_)));
+        walk_stmt_exprs(&f.statement, &mut |x| {
+            calls |= matches!(x.node, Expression::Call(_))
+        });
         let _ = reads_global;
         ok && !calls && !has_loop(&f.statement) && !assigns_or_jumps(&f.statement, &reads)
     }
 
     fn return_stmt(&mut self, e: Option<&Node<Expression>>, out: &mut String) {
-        let pop = if self.has_boxes { "__us_side_top = __us_mark; " } else { "" };
+        let pop = if self.has_boxes {
+            "__us_side_top = __us_mark; "
+        } else {
+            ""
+        };
         let Some(e) = e else {
             let _ = writeln!(out, "{{ {pop}return; }}");
             return;
         };
         out.push_str("{\n");
         self.scopes.push(Vec::new());
-        let r = if self.has_uc(e) { self.lower(e, !self.ret_void, out) } else { self.expr(e) };
+        let r = if self.has_uc(e) {
+            self.lower(e, !self.ret_void, out)
+        } else {
+            self.expr(e)
+        };
         if self.ret_void {
             if !r.is_empty() {
                 let _ = writeln!(out, "{r};");
@@ -853,7 +1027,11 @@ impl<'a> FnRewriter<'a> {
         for s in specs {
             let keep = match &s.node {
                 DeclarationSpecifier::StorageClass(c) => {
-                    !types_only && !matches!(c.node, StorageClassSpecifier::Register | StorageClassSpecifier::Auto)
+                    !types_only
+                        && !matches!(
+                            c.node,
+                            StorageClassSpecifier::Register | StorageClassSpecifier::Auto
+                        )
                 }
                 DeclarationSpecifier::Function(_) => !types_only,
                 _ => true,
@@ -866,23 +1044,44 @@ impl<'a> FnRewriter<'a> {
     }
 
     /// The type specifiers without the ones at the spans in `drop`.
-    fn specifier_text_without(&self, specs: &[Node<DeclarationSpecifier>], drop: &[Span]) -> String {
-        let kept: Vec<Node<DeclarationSpecifier>> = specs.iter().filter(|s| !drop.contains(&s.span)).cloned().collect();
+    fn specifier_text_without(
+        &self,
+        specs: &[Node<DeclarationSpecifier>],
+        drop: &[Span],
+    ) -> String {
+        let kept: Vec<Node<DeclarationSpecifier>> = specs
+            .iter()
+            .filter(|s| !drop.contains(&s.span))
+            .cloned()
+            .collect();
         self.specifier_text(&kept, true)
     }
 
     /// A declarator's text with its name replaced and its array sizes printed again (they may
     /// name locals that were renamed or boxed).
-    fn declarator_with_name(&mut self, d: &Node<Declarator>, id: &Node<Identifier>, name: &str) -> String {
+    fn declarator_with_name(
+        &mut self,
+        d: &Node<Declarator>,
+        id: &Node<Identifier>,
+        name: &str,
+    ) -> String {
         self.declarator_printed(d, id, name, &[])
     }
 
     /// Like `declarator_with_name`, also blanking the spans in `drop`.
-    fn declarator_printed(&mut self, d: &Node<Declarator>, id: &Node<Identifier>, name: &str, drop: &[Span]) -> String {
+    fn declarator_printed(
+        &mut self,
+        d: &Node<Declarator>,
+        id: &Node<Identifier>,
+        name: &str,
+        drop: &[Span],
+    ) -> String {
         fn sizes<'x>(d: &'x Declarator, out: &mut Vec<&'x Node<Expression>>) {
             for x in &d.derived {
                 if let DerivedDeclarator::Array(a) = &x.node {
-                    if let ArraySize::VariableExpression(e) | ArraySize::StaticExpression(e) = &a.node.size {
+                    if let ArraySize::VariableExpression(e) | ArraySize::StaticExpression(e) =
+                        &a.node.size
+                    {
                         out.push(e);
                     }
                 }
@@ -893,7 +1092,8 @@ impl<'a> FnRewriter<'a> {
         }
         let mut exprs = Vec::new();
         sizes(&d.node, &mut exprs);
-        let mut pieces: Vec<(usize, usize, String)> = vec![(id.span.start, id.span.end, name.to_string())];
+        let mut pieces: Vec<(usize, usize, String)> =
+            vec![(id.span.start, id.span.end, name.to_string())];
         for sp in drop {
             if sp.start >= d.span.start && sp.end <= d.span.end {
                 pieces.push((sp.start, sp.end, String::new()));
@@ -916,10 +1116,20 @@ impl<'a> FnRewriter<'a> {
     }
 
     /// Type text of a declared name: specifiers and declarator without the name.
-    fn type_text(&self, specs: &[Node<DeclarationSpecifier>], d: &Declarator, dspan: &Span, id: &Node<Identifier>) -> String {
+    fn type_text(
+        &self,
+        specs: &[Node<DeclarationSpecifier>],
+        d: &Declarator,
+        dspan: &Span,
+        id: &Node<Identifier>,
+    ) -> String {
         let _ = d;
         let spec = self.specifier_text(specs, true);
-        let decl = format!("{}{}", &self.src[dspan.start..id.span.start], &self.src[id.span.end..dspan.end]);
+        let decl = format!(
+            "{}{}",
+            &self.src[dspan.start..id.span.start],
+            &self.src[id.span.end..dspan.end]
+        );
         let t = format!("{spec} {}", decl.trim());
         t.trim().to_string()
     }
@@ -944,27 +1154,55 @@ impl<'a> FnRewriter<'a> {
                 if let TypeSpecifier::Enum(en) = &t.node {
                     for e in &en.node.enumerators {
                         let n = e.node.identifier.node.name.clone();
-                        self.declare(Var { src: n.clone(), c: n, boxed: false, saved: false, ty: String::new(), flags: 0 });
+                        self.declare(Var {
+                            src: n.clone(),
+                            c: n,
+                            boxed: false,
+                            saved: false,
+                            ty: String::new(),
+                            flags: 0,
+                        });
                     }
                 }
             }
         }
         let passthrough = matches!(
             storage,
-            Some(StorageClassSpecifier::Typedef) | Some(StorageClassSpecifier::Extern) | Some(StorageClassSpecifier::Static) | Some(StorageClassSpecifier::ThreadLocal)
-        ) || d.node.declarators.iter().any(|i| analysis::is_function_declarator(&i.node.declarator.node));
+            Some(StorageClassSpecifier::Typedef)
+                | Some(StorageClassSpecifier::Extern)
+                | Some(StorageClassSpecifier::Static)
+                | Some(StorageClassSpecifier::ThreadLocal)
+        ) || d
+            .node
+            .declarators
+            .iter()
+            .any(|i| analysis::is_function_declarator(&i.node.declarator.node));
         if passthrough {
             out.push_str(self.text(&d.span));
             out.push('\n');
             for i in &d.node.declarators {
                 if let Some(id) = analysis::declarator_ident(&i.node.declarator.node) {
                     let n = id.node.name.clone();
-                    if storage == Some(StorageClassSpecifier::Static) && !analysis::is_function_declarator(&i.node.declarator.node) {
+                    if storage == Some(StorageClassSpecifier::Static)
+                        && !analysis::is_function_declarator(&i.node.declarator.node)
+                    {
                         let key = format!("{}/{}/{}", self.source_name, self.fname, n);
-                        let ty = self.type_text(specs, &i.node.declarator.node, &i.node.declarator.span, id);
+                        let ty = self.type_text(
+                            specs,
+                            &i.node.declarator.node,
+                            &i.node.declarator.span,
+                            id,
+                        );
                         out.push_str(&meta_emit::global_entry(&key, &n, &ty, &n, 2));
                     }
-                    self.declare(Var { src: n.clone(), c: n, boxed: false, saved: false, ty: String::new(), flags: 0 });
+                    self.declare(Var {
+                        src: n.clone(),
+                        c: n,
+                        boxed: false,
+                        saved: false,
+                        ty: String::new(),
+                        flags: 0,
+                    });
                 }
             }
             return;
@@ -974,9 +1212,15 @@ impl<'a> FnRewriter<'a> {
             out.push('\n');
             return;
         }
-        let spec = if defines_type { self.hoist_type_definition(specs, out) } else { self.specifier_text(specs, true) };
+        let spec = if defines_type {
+            self.hoist_type_definition(specs, out)
+        } else {
+            self.specifier_text(specs, true)
+        };
         for i in &d.node.declarators {
-            let Some(id) = analysis::declarator_ident(&i.node.declarator.node) else { continue };
+            let Some(id) = analysis::declarator_ident(&i.node.declarator.node) else {
+                continue;
+            };
             self.check_vla(&i.node.declarator);
             let name = id.node.name.clone();
             let ty = self.type_text(specs, &i.node.declarator.node, &i.node.declarator.span, id);
@@ -1003,12 +1247,20 @@ impl<'a> FnRewriter<'a> {
                 match init {
                     Some(init) if unknown_size => {
                         let iv = format!("__us_I_{c}");
-                        let _ = writeln!(out, "{spec} {} = {init};", self.declarator_with_name(&i.node.declarator, id, &iv));
+                        let _ = writeln!(
+                            out,
+                            "{spec} {} = {init};",
+                            self.declarator_with_name(&i.node.declarator, id, &iv)
+                        );
                         let _ = writeln!(out, "typedef __typeof__({iv}) {tname}; {alloc} __builtin_memcpy((void *){bx}, &{iv}, sizeof({tname}));");
                     }
                     Some(init) => {
                         let iv = format!("__us_I_{c}");
-                        let _ = writeln!(out, "typedef {spec} {}; {alloc}", self.declarator_with_name(&i.node.declarator, id, &tname));
+                        let _ = writeln!(
+                            out,
+                            "typedef {spec} {}; {alloc}",
+                            self.declarator_with_name(&i.node.declarator, id, &tname)
+                        );
                         let _ = writeln!(
                             out,
                             "{{ {spec} {} = {init}; __builtin_memcpy((void *){bx}, &{iv}, sizeof({tname})); }}",
@@ -1016,14 +1268,29 @@ impl<'a> FnRewriter<'a> {
                         );
                     }
                     None => {
-                        let _ = writeln!(out, "typedef {spec} {}; {alloc}", self.declarator_with_name(&i.node.declarator, id, &tname));
+                        let _ = writeln!(
+                            out,
+                            "typedef {spec} {}; {alloc}",
+                            self.declarator_with_name(&i.node.declarator, id, &tname)
+                        );
                     }
                 }
-                self.declare(Var { src: name, c: bx, boxed: true, saved: true, ty, flags: F_BOXED });
+                self.declare(Var {
+                    src: name,
+                    c: bx,
+                    boxed: true,
+                    saved: true,
+                    ty,
+                    flags: F_BOXED,
+                });
             } else {
                 let consts = top_const_spans(specs, &i.node.declarator.node);
                 let d = self.declarator_printed(&i.node.declarator, id, &c, &consts);
-                let spec = if consts.iter().any(|c| c.start < i.node.declarator.span.start) && !defines_type {
+                let spec = if consts
+                    .iter()
+                    .any(|c| c.start < i.node.declarator.span.start)
+                    && !defines_type
+                {
                     self.specifier_text_without(specs, &consts)
                 } else {
                     spec.clone()
@@ -1036,7 +1303,14 @@ impl<'a> FnRewriter<'a> {
                         let _ = writeln!(out, "{spec} {d};");
                     }
                 }
-                self.declare(Var { src: name, c, boxed: false, saved: true, ty, flags: 0 });
+                self.declare(Var {
+                    src: name,
+                    c,
+                    boxed: false,
+                    saved: true,
+                    ty,
+                    flags: 0,
+                });
             }
         }
     }
@@ -1044,18 +1318,31 @@ impl<'a> FnRewriter<'a> {
     /// A declaration that also defines a struct, union or enum: the definition is printed on its
     /// own (with a generated tag when it has none), and the specifiers that remain name the
     /// type by its tag, so that declarators can be split, boxed and repeated freely.
-    fn hoist_type_definition(&mut self, specs: &[Node<DeclarationSpecifier>], out: &mut String) -> String {
+    fn hoist_type_definition(
+        &mut self,
+        specs: &[Node<DeclarationSpecifier>],
+        out: &mut String,
+    ) -> String {
         let mut parts = Vec::new();
         for s in specs {
             let text = self.text(&s.span);
             let named = match &s.node {
-                DeclarationSpecifier::StorageClass(_) | DeclarationSpecifier::Function(_) => continue,
+                DeclarationSpecifier::StorageClass(_) | DeclarationSpecifier::Function(_) => {
+                    continue
+                }
                 DeclarationSpecifier::TypeSpecifier(t) => match &t.node {
                     TypeSpecifier::Struct(st) if st.node.declarations.is_some() => {
-                        let kw = if st.node.kind.node == StructKind::Struct { "struct" } else { "union" };
+                        let kw = if st.node.kind.node == StructKind::Struct {
+                            "struct"
+                        } else {
+                            "union"
+                        };
                         Some((kw, st.node.identifier.as_ref().map(|i| i.node.name.clone())))
                     }
-                    TypeSpecifier::Enum(en) if !en.node.enumerators.is_empty() => Some(("enum", en.node.identifier.as_ref().map(|i| i.node.name.clone()))),
+                    TypeSpecifier::Enum(en) if !en.node.enumerators.is_empty() => Some((
+                        "enum",
+                        en.node.identifier.as_ref().map(|i| i.node.name.clone()),
+                    )),
                     _ => None,
                 },
                 _ => None,
@@ -1084,7 +1371,9 @@ impl<'a> FnRewriter<'a> {
             for x in &d.derived {
                 if let DerivedDeclarator::Array(a) = &x.node {
                     match &a.node.size {
-                        ArraySize::VariableExpression(e) | ArraySize::StaticExpression(e) => out.push(e),
+                        ArraySize::VariableExpression(e) | ArraySize::StaticExpression(e) => {
+                            out.push(e)
+                        }
                         _ => {}
                     }
                 }
@@ -1097,7 +1386,11 @@ impl<'a> FnRewriter<'a> {
         sizes(&d.node, &mut v);
         for e in v {
             if self.reads_local_or_calls(e) {
-                self.error(&e.span, "variable-length arrays are not supported by upstare-cc", Some("use a fixed-size array or malloc"));
+                self.error(
+                    &e.span,
+                    "variable-length arrays are not supported by upstare-cc",
+                    Some("use a fixed-size array or malloc"),
+                );
             }
         }
     }
@@ -1233,9 +1526,11 @@ impl<'a> FnRewriter<'a> {
     fn expr(&mut self, e: &Node<Expression>) -> String {
         match &e.node {
             Expression::Identifier(id) => self.ident(&id.node.name),
-            Expression::Constant(_) | Expression::StringLiteral(_) | Expression::OffsetOf(_) | Expression::AlignOf(_) | Expression::SizeOfTy(_) => {
-                self.text(&e.span).to_string()
-            }
+            Expression::Constant(_)
+            | Expression::StringLiteral(_)
+            | Expression::OffsetOf(_)
+            | Expression::AlignOf(_)
+            | Expression::SizeOfTy(_) => self.text(&e.span).to_string(),
             Expression::GenericSelection(g) => {
                 let c = self.expr(&g.node.expression);
                 let mut s = format!("_Generic({c}");
@@ -1256,7 +1551,11 @@ impl<'a> FnRewriter<'a> {
             }
             Expression::Member(m) => {
                 let b = self.expr(&m.node.expression);
-                let op = if m.node.operator.node == MemberOperator::Direct { "." } else { "->" };
+                let op = if m.node.operator.node == MemberOperator::Direct {
+                    "."
+                } else {
+                    "->"
+                };
                 format!("({b}){op}{}", m.node.identifier.node.name)
             }
             Expression::Call(c) => {
@@ -1302,7 +1601,10 @@ impl<'a> FnRewriter<'a> {
             }
             Expression::VaArg(v) => {
                 let l = self.expr(&v.node.va_list);
-                format!("__builtin_va_arg({l}, {})", self.text(&v.node.type_name.span))
+                format!(
+                    "__builtin_va_arg({l}, {})",
+                    self.text(&v.node.type_name.span)
+                )
             }
             Expression::Statement(s) => {
                 self.in_stmt_expr += 1;
@@ -1318,7 +1620,8 @@ impl<'a> FnRewriter<'a> {
     /// Whether the source has parentheses right around `span`.
     fn parenthesised(&self, span: &Span) -> bool {
         self.src[span.start..span.end].starts_with('(')
-            || self.src[..span.start].trim_end().ends_with('(') && self.src[span.end..].trim_start().starts_with(')')
+            || self.src[..span.start].trim_end().ends_with('(')
+                && self.src[span.end..].trim_start().starts_with(')')
     }
 
     fn ident(&self, name: &str) -> String {
@@ -1335,10 +1638,18 @@ impl<'a> FnRewriter<'a> {
     fn replayable(&self, e: &Node<Expression>) -> bool {
         match &e.node {
             Expression::Identifier(id) => !self.lookup(&id.node.name).is_some_and(|v| v.boxed),
-            Expression::Constant(_) | Expression::StringLiteral(_) | Expression::SizeOfTy(_) | Expression::SizeOfVal(_) | Expression::AlignOf(_) | Expression::OffsetOf(_) => true,
+            Expression::Constant(_)
+            | Expression::StringLiteral(_)
+            | Expression::SizeOfTy(_)
+            | Expression::SizeOfVal(_)
+            | Expression::AlignOf(_)
+            | Expression::OffsetOf(_) => true,
             Expression::UnaryOperator(u) => match u.node.operator.node {
                 UnaryOperator::Address => true,
-                UnaryOperator::Plus | UnaryOperator::Minus | UnaryOperator::Complement | UnaryOperator::Negate => self.replayable(&u.node.operand),
+                UnaryOperator::Plus
+                | UnaryOperator::Minus
+                | UnaryOperator::Complement
+                | UnaryOperator::Negate => self.replayable(&u.node.operand),
                 _ => false,
             },
             Expression::Cast(c) => self.replayable(&c.node.expression),
@@ -1346,11 +1657,26 @@ impl<'a> FnRewriter<'a> {
                 use BinaryOperator::*;
                 matches!(
                     b.node.operator.node,
-                    Plus | Minus | Multiply | ShiftLeft | ShiftRight | Less | Greater | LessOrEqual | GreaterOrEqual | Equals | NotEquals | BitwiseAnd | BitwiseOr | BitwiseXor
+                    Plus | Minus
+                        | Multiply
+                        | ShiftLeft
+                        | ShiftRight
+                        | Less
+                        | Greater
+                        | LessOrEqual
+                        | GreaterOrEqual
+                        | Equals
+                        | NotEquals
+                        | BitwiseAnd
+                        | BitwiseOr
+                        | BitwiseXor
                 ) && self.replayable(&b.node.lhs)
                     && self.replayable(&b.node.rhs)
             }
-            Expression::Member(m) => m.node.operator.node == MemberOperator::Direct && self.replayable(&m.node.expression),
+            Expression::Member(m) => {
+                m.node.operator.node == MemberOperator::Direct
+                    && self.replayable(&m.node.expression)
+            }
             _ => false,
         }
     }
@@ -1366,7 +1692,11 @@ impl<'a> FnRewriter<'a> {
             Expression::Call(c) => self.lower_call(c, &e.span, want, out),
             Expression::Member(m) => {
                 let b = self.lower(&m.node.expression, true, out);
-                let op = if m.node.operator.node == MemberOperator::Direct { "." } else { "->" };
+                let op = if m.node.operator.node == MemberOperator::Direct {
+                    "."
+                } else {
+                    "->"
+                };
                 format!("({b}){op}{}", m.node.identifier.node.name)
             }
             Expression::UnaryOperator(u) => {
@@ -1389,7 +1719,12 @@ impl<'a> FnRewriter<'a> {
                     let l = self.lower(&b.node.lhs, true, out);
                     let _ = writeln!(out, "int {t} = {};", if and { 0 } else { 1 });
                     self.declare_temp(&t, "int");
-                    let _ = writeln!(out, "if ({}{l}{}) {{", if and { "" } else { "!(" }, if and { "" } else { ")" });
+                    let _ = writeln!(
+                        out,
+                        "if ({}{l}{}) {{",
+                        if and { "" } else { "!(" },
+                        if and { "" } else { ")" }
+                    );
                     self.scopes.push(Vec::new());
                     let r = self.lower(&b.node.rhs, true, out);
                     let _ = writeln!(out, "{t} = ({r}) != 0;");
@@ -1410,7 +1745,11 @@ impl<'a> FnRewriter<'a> {
                     let d = self.expr(&c.node.else_expression);
                     return format!("({a} ? {b} : {d})");
                 }
-                let ty = if want { Some(format!("__typeof__((0, {}))", self.expr(e))) } else { None };
+                let ty = if want {
+                    Some(format!("__typeof__((0, {}))", self.expr(e)))
+                } else {
+                    None
+                };
                 let a = self.lower(&c.node.condition, true, out);
                 let t = self.new_temp();
                 if let Some(ty) = &ty {
@@ -1460,7 +1799,9 @@ impl<'a> FnRewriter<'a> {
                 self.error(&e.span, "a statement expression holding a call that may reach an update point is not supported", Some("move the call out of the `({ ... })` expression"));
                 String::new()
             }
-            Expression::CompoundLiteral(_) | Expression::GenericSelection(_) | Expression::VaArg(_) => {
+            Expression::CompoundLiteral(_)
+            | Expression::GenericSelection(_)
+            | Expression::VaArg(_) => {
                 self.error(&e.span, "a call that may reach an update point inside this kind of expression is not supported", Some("compute the call's result into a variable first"));
                 self.expr(e)
             }
@@ -1469,7 +1810,13 @@ impl<'a> FnRewriter<'a> {
         }
     }
 
-    fn lower_call(&mut self, c: &Node<CallExpression>, span: &Span, want: bool, out: &mut String) -> String {
+    fn lower_call(
+        &mut self,
+        c: &Node<CallExpression>,
+        span: &Span,
+        want: bool,
+        out: &mut String,
+    ) -> String {
         let (kind, callee) = self.call_kind(&c.node);
         // Operands first, in order: nested calls, then anything that is not replayable.
         let ftext = if matches!(c.node.callee.node, Expression::Identifier(_)) {
@@ -1509,9 +1856,20 @@ impl<'a> FnRewriter<'a> {
                         }
                     });
                 }
-                self.sj_sites.push(SetjmpSite { id, callee: ftext.clone(), args: args.join(", "), reads });
-                let _ = writeln!(out, "__us_sjm{id} = __us_side_top; __us_sjv{id} = {call}; __us_sjf{id} = 1;");
-                let _ = writeln!(out, "__us_SJ{id}: if (__us_sjv{id}) __us_side_top = __us_sjm{id};");
+                self.sj_sites.push(SetjmpSite {
+                    id,
+                    callee: ftext.clone(),
+                    args: args.join(", "),
+                    reads,
+                });
+                let _ = writeln!(
+                    out,
+                    "__us_sjm{id} = __us_side_top; __us_sjv{id} = {call}; __us_sjf{id} = 1;"
+                );
+                let _ = writeln!(
+                    out,
+                    "__us_SJ{id}: if (__us_sjv{id}) __us_side_top = __us_sjm{id};"
+                );
                 format!("__us_sjv{id}")
             }
             CallKind::Unwinds => {
@@ -1553,7 +1911,8 @@ fn assign_temp(t: &str, value: &str) -> String {
 /// so the instrumented code declares these objects without that `const`.
 fn top_const_spans(specs: &[Node<DeclarationSpecifier>], d: &Declarator) -> Vec<Span> {
     let mut out = Vec::new();
-    let plain = d.derived.is_empty() && !matches!(&d.kind.node, DeclaratorKind::Declarator(inner) if !inner.node.derived.is_empty());
+    let plain = d.derived.is_empty()
+        && !matches!(&d.kind.node, DeclaratorKind::Declarator(inner) if !inner.node.derived.is_empty());
     if plain {
         for s in specs {
             if let DeclarationSpecifier::TypeQualifier(q) = &s.node {
@@ -1562,7 +1921,11 @@ fn top_const_spans(specs: &[Node<DeclarationSpecifier>], d: &Declarator) -> Vec<
                 }
             }
         }
-    } else if let Some(Node { node: DerivedDeclarator::Pointer(quals), .. }) = analysis::innermost_derivation(d) {
+    } else if let Some(Node {
+        node: DerivedDeclarator::Pointer(quals),
+        ..
+    }) = analysis::innermost_derivation(d)
+    {
         for q in quals {
             if let PointerQualifier::TypeQualifier(t) = &q.node {
                 if t.node == TypeQualifier::Const {
@@ -1646,7 +2009,11 @@ fn assigns_or_jumps(s: &Node<Statement>, names: &[String]) -> bool {
         Expression::UnaryOperator(u) => {
             if matches!(
                 u.node.operator.node,
-                UnaryOperator::PostIncrement | UnaryOperator::PreIncrement | UnaryOperator::PostDecrement | UnaryOperator::PreDecrement | UnaryOperator::Address
+                UnaryOperator::PostIncrement
+                    | UnaryOperator::PreIncrement
+                    | UnaryOperator::PostDecrement
+                    | UnaryOperator::PreDecrement
+                    | UnaryOperator::Address
             ) && target(&u.node.operand)
             {
                 found = true;
@@ -1656,7 +2023,17 @@ fn assigns_or_jumps(s: &Node<Statement>, names: &[String]) -> bool {
             use BinaryOperator::*;
             if matches!(
                 b.node.operator.node,
-                Assign | AssignMultiply | AssignDivide | AssignModulo | AssignPlus | AssignMinus | AssignShiftLeft | AssignShiftRight | AssignBitwiseAnd | AssignBitwiseXor | AssignBitwiseOr
+                Assign
+                    | AssignMultiply
+                    | AssignDivide
+                    | AssignModulo
+                    | AssignPlus
+                    | AssignMinus
+                    | AssignShiftLeft
+                    | AssignShiftRight
+                    | AssignBitwiseAnd
+                    | AssignBitwiseXor
+                    | AssignBitwiseOr
             ) && target(&b.node.lhs)
             {
                 found = true;
@@ -1671,8 +2048,13 @@ fn has_loop(s: &Node<Statement>) -> bool {
     match &s.node {
         Statement::While(_) | Statement::DoWhile(_) | Statement::For(_) => true,
         Statement::Labeled(l) => has_loop(&l.node.statement),
-        Statement::Compound(items) => items.iter().any(|i| matches!(&i.node, BlockItem::Statement(s) if has_loop(s))),
-        Statement::If(i) => has_loop(&i.node.then_statement) || i.node.else_statement.as_ref().is_some_and(|e| has_loop(e)),
+        Statement::Compound(items) => items
+            .iter()
+            .any(|i| matches!(&i.node, BlockItem::Statement(s) if has_loop(s))),
+        Statement::If(i) => {
+            has_loop(&i.node.then_statement)
+                || i.node.else_statement.as_ref().is_some_and(|e| has_loop(e))
+        }
         Statement::Switch(sw) => has_loop(&sw.node.statement),
         _ => false,
     }
@@ -1680,12 +2062,17 @@ fn has_loop(s: &Node<Statement>) -> bool {
 
 fn has_label(s: &Node<Statement>) -> bool {
     match &s.node {
-        Statement::Labeled(l) => matches!(l.node.label.node, Label::Identifier(_)) || has_label(&l.node.statement),
+        Statement::Labeled(l) => {
+            matches!(l.node.label.node, Label::Identifier(_)) || has_label(&l.node.statement)
+        }
         Statement::Compound(items) => items.iter().any(|i| match &i.node {
             BlockItem::Statement(s) => has_label(s),
             BlockItem::Declaration(_) | BlockItem::StaticAssert(_) => false,
         }),
-        Statement::If(i) => has_label(&i.node.then_statement) || i.node.else_statement.as_ref().is_some_and(|e| has_label(e)),
+        Statement::If(i) => {
+            has_label(&i.node.then_statement)
+                || i.node.else_statement.as_ref().is_some_and(|e| has_label(e))
+        }
         Statement::Switch(sw) => has_label(&sw.node.statement),
         Statement::While(w) => has_label(&w.node.statement),
         Statement::DoWhile(d) => has_label(&d.node.statement),
@@ -1820,15 +2207,24 @@ struct BoxFinder<'a> {
 
 impl BoxFinder<'_> {
     fn resolve(&self, name: &str) -> Option<(usize, bool)> {
-        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|v| v.0 == name).map(|v| (v.1, v.2))
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .find(|v| v.0 == name)
+            .map(|v| (v.1, v.2))
     }
 
     /// The local at the root of an lvalue like `x`, `x.a.b`, `x[3]` (for `&`).
     fn root_local(&self, e: &Node<Expression>) -> Option<usize> {
         match &e.node {
             Expression::Identifier(id) => self.resolve(&id.node.name).map(|v| v.0),
-            Expression::Member(m) if m.node.operator.node == MemberOperator::Direct => self.root_local(&m.node.expression),
-            Expression::BinaryOperator(b) if b.node.operator.node == BinaryOperator::Index => self.root_local(&b.node.lhs),
+            Expression::Member(m) if m.node.operator.node == MemberOperator::Direct => {
+                self.root_local(&m.node.expression)
+            }
+            Expression::BinaryOperator(b) if b.node.operator.node == BinaryOperator::Index => {
+                self.root_local(&b.node.lhs)
+            }
             _ => None,
         }
     }
@@ -1836,10 +2232,12 @@ impl BoxFinder<'_> {
     /// `x.m...` where the member could be an array that decays and escapes.
     fn member_root(&self, e: &Node<Expression>) -> Option<usize> {
         match &e.node {
-            Expression::Member(m) if m.node.operator.node == MemberOperator::Direct => match &m.node.expression.node {
-                Expression::Identifier(_) => self.root_local(&m.node.expression),
-                _ => self.member_root(&m.node.expression),
-            },
+            Expression::Member(m) if m.node.operator.node == MemberOperator::Direct => {
+                match &m.node.expression.node {
+                    Expression::Identifier(_) => self.root_local(&m.node.expression),
+                    _ => self.member_root(&m.node.expression),
+                }
+            }
             _ => None,
         }
     }
@@ -1855,7 +2253,9 @@ impl BoxFinder<'_> {
         let mut addr = Vec::new();
         let mut escapes = Vec::new();
         walk_expr(e, &mut |x| match &x.node {
-            Expression::UnaryOperator(u) if u.node.operator.node == UnaryOperator::Address => addr.push(&*u.node.operand),
+            Expression::UnaryOperator(u) if u.node.operator.node == UnaryOperator::Address => {
+                addr.push(&*u.node.operand)
+            }
             Expression::Call(c) => {
                 if let Expression::Identifier(id) = &c.node.callee.node {
                     if analysis::SETJMP_NAMES.contains(&id.node.name.as_str()) {
@@ -1864,7 +2264,12 @@ impl BoxFinder<'_> {
                 }
                 escapes.extend(c.node.arguments.iter())
             }
-            Expression::BinaryOperator(b) if matches!(b.node.operator.node, BinaryOperator::Assign | BinaryOperator::Plus | BinaryOperator::Minus) => {
+            Expression::BinaryOperator(b)
+                if matches!(
+                    b.node.operator.node,
+                    BinaryOperator::Assign | BinaryOperator::Plus | BinaryOperator::Minus
+                ) =>
+            {
                 escapes.push(&*b.node.rhs);
                 escapes.push(&*b.node.lhs);
             }
@@ -1914,12 +2319,24 @@ impl BoxFinder<'_> {
             if let Some(init) = &i.node.initializer {
                 self.init(init);
             }
-            let Some(id) = analysis::declarator_ident(&i.node.declarator.node) else { continue };
+            let Some(id) = analysis::declarator_ident(&i.node.declarator.node) else {
+                continue;
+            };
             let is_fn = analysis::is_function_declarator(&i.node.declarator.node);
-            let is_array = local && !is_fn && (analysis::is_array_declarator(&i.node.declarator.node) || (array_typedef && i.node.declarator.node.derived.is_empty()));
+            let is_array = local
+                && !is_fn
+                && (analysis::is_array_declarator(&i.node.declarator.node)
+                    || (array_typedef && i.node.declarator.node.derived.is_empty()));
             // Non-locals shadow locals but are never boxed: record them with an impossible key.
-            let key = if local && !is_fn { id.span.start } else { usize::MAX };
-            self.scopes.last_mut().unwrap().push((id.node.name.clone(), key, is_array));
+            let key = if local && !is_fn {
+                id.span.start
+            } else {
+                usize::MAX
+            };
+            self.scopes
+                .last_mut()
+                .unwrap()
+                .push((id.node.name.clone(), key, is_array));
             if key != usize::MAX {
                 self.order.push(key);
                 if is_array {

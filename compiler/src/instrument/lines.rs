@@ -44,16 +44,30 @@ impl LineMap {
                         files.len() - 1
                     }
                 };
-                runs.push(Run { offset: next, file: idx, line: num, system: flags.contains(&3) });
+                runs.push(Run {
+                    offset: next,
+                    file: idx,
+                    line: num,
+                    system: flags.contains(&3),
+                });
             }
             line_starts.push(next);
             pos = next;
         }
         if files.is_empty() {
             files.push("<input>".to_string());
-            runs.push(Run { offset: 0, file: 0, line: 1, system: false });
+            runs.push(Run {
+                offset: 0,
+                file: 0,
+                line: 1,
+                system: false,
+            });
         }
-        LineMap { files, runs, line_starts }
+        LineMap {
+            files,
+            runs,
+            line_starts,
+        }
     }
 
     /// The original location of `offset`.
@@ -112,7 +126,10 @@ fn parse_marker(line: &str) -> Option<(u32, String, Vec<u32>)> {
             _ => file.push(c),
         }
     }
-    let flags = rest[end? + 1..].split_whitespace().filter_map(|f| f.parse().ok()).collect();
+    let flags = rest[end? + 1..]
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
     Some((num, file, flags))
 }
 
@@ -122,11 +139,18 @@ mod tests {
 
     #[test]
     fn maps_offsets_through_markers() {
-        let text = "# 1 \"a.c\"\nint x;\n# 5 \"/usr/include/h.h\" 1 3\nint y;\n# 3 \"a.c\" 2\n\nint z;\n";
+        let text =
+            "# 1 \"a.c\"\nint x;\n# 5 \"/usr/include/h.h\" 1 3\nint y;\n# 3 \"a.c\" 2\n\nint z;\n";
         let map = LineMap::new(text);
         let at = |s: &str| map.origin(text.find(s).unwrap());
-        assert_eq!((at("int x").file, at("int x").line, at("int x").system), ("a.c", 1, false));
-        assert_eq!((at("int y").file, at("int y").line, at("int y").system), ("/usr/include/h.h", 5, true));
+        assert_eq!(
+            (at("int x").file, at("int x").line, at("int x").system),
+            ("a.c", 1, false)
+        );
+        assert_eq!(
+            (at("int y").file, at("int y").line, at("int y").system),
+            ("/usr/include/h.h", 5, true)
+        );
         assert_eq!((at("int z").file, at("int z").line), ("a.c", 4));
         assert_eq!(at("z;").column, 5);
         assert_eq!(map.main_file(), "a.c");

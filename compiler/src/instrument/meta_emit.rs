@@ -42,7 +42,11 @@ pub fn entry(kind: u32, nums: &[String], strs: &[&str]) -> String {
     }
     // The literal holds all strings but the last NUL, which C adds.
     let lit = c_string(&bytes[..bytes.len() - 1]);
-    let nums: Vec<String> = if nums.is_empty() { vec!["0".to_string()] } else { nums.to_vec() };
+    let nums: Vec<String> = if nums.is_empty() {
+        vec!["0".to_string()]
+    } else {
+        nums.to_vec()
+    };
     let id = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!(
         "static const struct {{ unsigned m, k, n, s; unsigned long long v[{n}]; char t[{nbytes}]; }} __us_meta{id} __attribute__((section(\"upstare_meta\"), used, aligned(8))) = {{ {MAGIC}, {kind}, {n}, {nbytes}, {{ {} }}, {lit} }};\n",
@@ -52,21 +56,45 @@ pub fn entry(kind: u32, nums: &[String], strs: &[&str]) -> String {
 }
 
 pub fn unit_entry(source: &str) -> String {
-    entry(KIND_UNIT, &["1".into()], &[source, concat!("upstare-cc ", env!("CARGO_PKG_VERSION"))])
+    entry(
+        KIND_UNIT,
+        &["1".into()],
+        &[source, concat!("upstare-cc ", env!("CARGO_PKG_VERSION"))],
+    )
 }
 
 pub fn function_entry(file: &str, name: &str, npoints: u32, line: u32, internal: bool) -> String {
-    entry(KIND_FUNCTION, &[npoints.to_string(), line.to_string(), (internal as u32).to_string()], &[file, name])
+    entry(
+        KIND_FUNCTION,
+        &[
+            npoints.to_string(),
+            line.to_string(),
+            (internal as u32).to_string(),
+        ],
+        &[file, name],
+    )
 }
 
 /// A global or static local: `expr` names it in C where the entry is emitted.
 pub fn global_entry(key: &str, name: &str, ty: &str, expr: &str, flags: u32) -> String {
-    entry(KIND_GLOBAL, &[format!("sizeof({expr})"), format!("__alignof__({expr})"), flags.to_string()], &[key, name, ty])
+    entry(
+        KIND_GLOBAL,
+        &[
+            format!("sizeof({expr})"),
+            format!("__alignof__({expr})"),
+            flags.to_string(),
+        ],
+        &[key, name, ty],
+    )
 }
 
 /// A struct or union type: `cty` is its C spelling, fields are (name, type text, bit width).
 pub fn type_entry(name: &str, cty: &str, fields: &[(String, String, Option<String>)]) -> String {
-    let mut nums = vec![format!("sizeof({cty})"), format!("__alignof__({cty})"), fields.len().to_string()];
+    let mut nums = vec![
+        format!("sizeof({cty})"),
+        format!("__alignof__({cty})"),
+        fields.len().to_string(),
+    ];
     let mut strs: Vec<&str> = vec![name];
     for (f, ty, bits) in fields {
         match bits {
@@ -89,7 +117,14 @@ pub fn type_entry(name: &str, cty: &str, fields: &[(String, String, Option<Strin
 
 /// A point's record layout, emitted where `struct __us_r` is in scope. Locals are
 /// (C name in the record, source name, type text, flags).
-pub fn point_entry(func: &str, key: &str, file: &str, index: u32, line: u32, locals: &[(String, String, String, u64)]) -> String {
+pub fn point_entry(
+    func: &str,
+    key: &str,
+    file: &str,
+    index: u32,
+    line: u32,
+    locals: &[(String, String, String, u64)],
+) -> String {
     let mut nums = vec![
         index.to_string(),
         line.to_string(),

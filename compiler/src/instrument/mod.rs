@@ -43,7 +43,10 @@ const PROLOGUE: &str = "#pragma GCC diagnostic ignored \"-Wunused-label\"\n\
 
 /// Instruments one preprocessed unit: returns the C text to hand to `cc -x cpp-output`, or the
 /// diagnostics that stop the unit from being compiled. Warnings come back with the text.
-pub fn instrument(preprocessed: &str, opts: &Options) -> Result<(String, Vec<CDiagnostic>), Vec<CDiagnostic>> {
+pub fn instrument(
+    preprocessed: &str,
+    opts: &Options,
+) -> Result<(String, Vec<CDiagnostic>), Vec<CDiagnostic>> {
     let lines = LineMap::new(preprocessed);
     let stripped = strip_noreturn(preprocessed, &lines);
     let preprocessed = stripped.as_str();
@@ -52,17 +55,26 @@ pub fn instrument(preprocessed: &str, opts: &Options) -> Result<(String, Vec<CDi
         Ok(p) => p,
         Err(e) => return Err(vec![parse_error(preprocessed, &lines, &e)]),
     };
-    let source_name = if opts.source_name.is_empty() { lines.main_file().to_string() } else { opts.source_name.clone() };
+    let source_name = if opts.source_name.is_empty() {
+        lines.main_file().to_string()
+    } else {
+        opts.source_name.clone()
+    };
     let facts = UnitFacts::analyse(&parse.unit, &lines);
     let mut diags = Vec::new();
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     for ext in &parse.unit.0 {
-        let ExternalDeclaration::FunctionDefinition(def) = &ext.node else { continue };
+        let ExternalDeclaration::FunctionDefinition(def) = &ext.node else {
+            continue;
+        };
         let origin = lines.origin(ext.span.start);
         if origin.system {
             continue;
         }
-        let Some(name) = analysis::declarator_name(&def.node.declarator.node).map(str::to_string) else { continue };
+        let Some(name) = analysis::declarator_name(&def.node.declarator.node).map(str::to_string)
+        else {
+            continue;
+        };
         let is_main = name == "main";
         let after = after_marker(&lines, ext.span.end);
         if is_variadic(&def.node.declarator.node) {
@@ -123,7 +135,12 @@ pub fn instrument(preprocessed: &str, opts: &Options) -> Result<(String, Vec<CDi
     out.push_str(&preprocessed[pos..]);
     out.push('\n');
     out.push_str(&meta_emit::unit_entry(&source_name));
-    out.push_str(&unit_metadata(&parse.unit, preprocessed, &lines, &source_name));
+    out.push_str(&unit_metadata(
+        &parse.unit,
+        preprocessed,
+        &lines,
+        &source_name,
+    ));
     Ok((out, diags))
 }
 
@@ -133,7 +150,11 @@ pub fn instrument(preprocessed: &str, opts: &Options) -> Result<(String, Vec<CDi
 /// their kind never unwind). `_Noreturn` becomes blanks, the attribute becomes `cold`.
 fn strip_noreturn(text: &str, lines: &LineMap) -> String {
     let mut out = text.as_bytes().to_vec();
-    for (word, repl) in [("_Noreturn", "         "), ("__noreturn__", "__cold__    "), ("noreturn", "__cold__")] {
+    for (word, repl) in [
+        ("_Noreturn", "         "),
+        ("__noreturn__", "__cold__    "),
+        ("noreturn", "__cold__"),
+    ] {
         let mut from = 0;
         while let Some(i) = text[from..].find(word) {
             let at = from + i;
@@ -153,7 +174,12 @@ fn strip_noreturn(text: &str, lines: &LineMap) -> String {
 /// A line marker that puts the text after `offset` back on its original line.
 fn after_marker(lines: &LineMap, offset: usize) -> String {
     let o = lines.origin(offset);
-    format!("\n# {} {}\n{}", o.line, meta_emit::c_string(o.file), " ".repeat(o.column.saturating_sub(1) as usize))
+    format!(
+        "\n# {} {}\n{}",
+        o.line,
+        meta_emit::c_string(o.file),
+        " ".repeat(o.column.saturating_sub(1) as usize)
+    )
 }
 
 fn is_variadic(d: &Declarator) -> bool {
@@ -170,7 +196,9 @@ fn unit_metadata(unit: &TranslationUnit, src: &str, lines: &LineMap, source: &st
     let mut seen_types = HashSet::new();
     let text = |s: &lang_c::span::Span| &src[s.start..s.end];
     for ext in &unit.0 {
-        let ExternalDeclaration::Declaration(d) = &ext.node else { continue };
+        let ExternalDeclaration::Declaration(d) = &ext.node else {
+            continue;
+        };
         if lines.origin(ext.span.start).system {
             continue;
         }
@@ -186,14 +214,41 @@ fn unit_metadata(unit: &TranslationUnit, src: &str, lines: &LineMap, source: &st
         let is_typedef = storage.contains(&&StorageClassSpecifier::Typedef);
         // Struct and union definitions.
         for s in &d.node.specifiers {
-            let DeclarationSpecifier::TypeSpecifier(t) = &s.node else { continue };
-            let TypeSpecifier::Struct(st) = &t.node else { continue };
-            let Some(decls) = &st.node.declarations else { continue };
-            let kw = if st.node.kind.node == StructKind::Struct { "struct" } else { "union" };
+            let DeclarationSpecifier::TypeSpecifier(t) = &s.node else {
+                continue;
+            };
+            let TypeSpecifier::Struct(st) = &t.node else {
+                continue;
+            };
+            let Some(decls) = &st.node.declarations else {
+                continue;
+            };
+            let kw = if st.node.kind.node == StructKind::Struct {
+                "struct"
+            } else {
+                "union"
+            };
             let (name, cty) = match (&st.node.identifier, is_typedef) {
-                (Some(id), _) => (format!("{kw} {}", id.node.name), format!("{kw} {}", id.node.name)),
-                (None, true) => match d.node.declarators.first().and_then(|i| analysis::declarator_name(&i.node.declarator.node)) {
-                    Some(n) if d.node.declarators[0].node.declarator.node.derived.is_empty() => (n.to_string(), n.to_string()),
+                (Some(id), _) => (
+                    format!("{kw} {}", id.node.name),
+                    format!("{kw} {}", id.node.name),
+                ),
+                (None, true) => match d
+                    .node
+                    .declarators
+                    .first()
+                    .and_then(|i| analysis::declarator_name(&i.node.declarator.node))
+                {
+                    Some(n)
+                        if d.node.declarators[0]
+                            .node
+                            .declarator
+                            .node
+                            .derived
+                            .is_empty() =>
+                    {
+                        (n.to_string(), n.to_string())
+                    }
                     _ => continue,
                 },
                 _ => continue,
@@ -203,18 +258,32 @@ fn unit_metadata(unit: &TranslationUnit, src: &str, lines: &LineMap, source: &st
             }
             let mut fields = Vec::new();
             for sd in decls {
-                let StructDeclaration::Field(f) = &sd.node else { continue };
+                let StructDeclaration::Field(f) = &sd.node else {
+                    continue;
+                };
                 let spec: Vec<&str> = f.node.specifiers.iter().map(|s| text(&s.span)).collect();
                 let mut spec = spec.join(" ");
                 if let Some(i) = spec.find('{') {
                     spec = spec[..i].trim().to_string();
                 }
                 for sdecl in &f.node.declarators {
-                    let Some(decl) = &sdecl.node.declarator else { continue };
-                    let Some(id) = analysis::declarator_ident(&decl.node) else { continue };
-                    let rest = format!("{}{}", &src[decl.span.start..id.span.start], &src[id.span.end..decl.span.end]);
+                    let Some(decl) = &sdecl.node.declarator else {
+                        continue;
+                    };
+                    let Some(id) = analysis::declarator_ident(&decl.node) else {
+                        continue;
+                    };
+                    let rest = format!(
+                        "{}{}",
+                        &src[decl.span.start..id.span.start],
+                        &src[id.span.end..decl.span.end]
+                    );
                     let ty = format!("{spec} {}", rest.trim()).trim().to_string();
-                    let bits = sdecl.node.bit_width.as_ref().map(|b| format!("({})", text(&b.span)));
+                    let bits = sdecl
+                        .node
+                        .bit_width
+                        .as_ref()
+                        .map(|b| format!("({})", text(&b.span)));
                     fields.push((id.node.name.clone(), ty, bits));
                 }
             }
@@ -229,7 +298,9 @@ fn unit_metadata(unit: &TranslationUnit, src: &str, lines: &LineMap, source: &st
             if analysis::is_function_declarator(&decl.node) {
                 continue;
             }
-            let Some(id) = analysis::declarator_ident(&decl.node) else { continue };
+            let Some(id) = analysis::declarator_ident(&decl.node) else {
+                continue;
+            };
             let unknown_size = matches!(
                 analysis::innermost_derivation(&decl.node).map(|x| &x.node),
                 Some(DerivedDeclarator::Array(a)) if matches!(a.node.size, ArraySize::Unknown)
@@ -241,7 +312,11 @@ fn unit_metadata(unit: &TranslationUnit, src: &str, lines: &LineMap, source: &st
             if !seen_globals.insert(name.clone()) {
                 continue;
             }
-            let key = if internal { format!("{source}/{name}") } else { name.clone() };
+            let key = if internal {
+                format!("{source}/{name}")
+            } else {
+                name.clone()
+            };
             let spec: Vec<&str> = d
                 .node
                 .specifiers
@@ -253,7 +328,11 @@ fn unit_metadata(unit: &TranslationUnit, src: &str, lines: &LineMap, source: &st
             if let Some(i) = spec.find('{') {
                 spec = spec[..i].trim().to_string();
             }
-            let rest = format!("{}{}", &src[decl.span.start..id.span.start], &src[id.span.end..decl.span.end]);
+            let rest = format!(
+                "{}{}",
+                &src[decl.span.start..id.span.start],
+                &src[id.span.end..decl.span.end]
+            );
             let ty = format!("{spec} {}", rest.trim()).trim().to_string();
             let is_const = d.node.specifiers.iter().any(|s| matches!(&s.node, DeclarationSpecifier::TypeQualifier(q) if q.node == TypeQualifier::Const));
             let flags = (internal as u32) | if is_const { 4 } else { 0 };
@@ -268,14 +347,36 @@ fn parse_error(src: &str, lines: &LineMap, e: &lang_c::driver::SyntaxError) -> C
     let offset = e.offset.min(src.len());
     let o = lines.origin(offset);
     let line_start = src[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let line_end = src[offset..].find('\n').map(|i| offset + i).unwrap_or(src.len());
+    let line_end = src[offset..]
+        .find('\n')
+        .map(|i| offset + i)
+        .unwrap_or(src.len());
     let line_text = &src[line_start..line_end];
-    let (message, help) = if line_text.contains("goto *") || line_text.contains("goto*") || line_text.contains("&&") && e.expected.contains("identifier") {
-        ("computed goto (`goto *p` / `&&label`) is not supported by upstare-cc".to_string(), Some("use a switch statement instead of a jump table".to_string()))
+    let (message, help) = if line_text.contains("goto *")
+        || line_text.contains("goto*")
+        || line_text.contains("&&") && e.expected.contains("identifier")
+    {
+        (
+            "computed goto (`goto *p` / `&&label`) is not supported by upstare-cc".to_string(),
+            Some("use a switch statement instead of a jump table".to_string()),
+        )
     } else {
         let mut exp: Vec<&str> = e.expected.iter().copied().collect();
         exp.sort();
-        (format!("cannot parse this C (expected one of: {})", exp.join(" ")), Some("upstare-cc parses C11 with common GNU extensions; this construct is not supported".to_string()))
+        (
+            format!("cannot parse this C (expected one of: {})", exp.join(" ")),
+            Some(
+                "upstare-cc parses C11 with common GNU extensions; this construct is not supported"
+                    .to_string(),
+            ),
+        )
     };
-    CDiagnostic { severity: Severity::Error, file: o.file.to_string(), line: o.line, column: o.column, message, help }
+    CDiagnostic {
+        severity: Severity::Error,
+        file: o.file.to_string(),
+        line: o.line,
+        column: o.column,
+        message,
+        help,
+    }
 }

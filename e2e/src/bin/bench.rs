@@ -36,7 +36,12 @@ fn median(mut v: Vec<Duration>) -> Duration {
 /// A row for a benchmark that could not be measured; the error goes to stderr.
 fn failed_row(name: &str, error: &str) -> Row {
     eprintln!("upstare-bench: {name}: {error}");
-    Row { name: name.to_string(), gcc: Duration::ZERO, upstare: Duration::ZERO, note: "FAILED (see stderr)".into() }
+    Row {
+        name: name.to_string(),
+        gcc: Duration::ZERO,
+        upstare: Duration::ZERO,
+        note: "FAILED (see stderr)".into(),
+    }
 }
 
 fn describe_failure(side: &str, out: &Output) -> String {
@@ -61,8 +66,17 @@ fn alternate(name: &str, gcc_cmd: &Cmd, up_cmd: &Cmd, reps: usize) -> Row {
         u.push(b.elapsed);
         outputs = (a.stdout_str(), b.stdout_str());
     }
-    let note = if outputs.0 == outputs.1 { String::new() } else { "OUTPUTS DIFFER".to_string() };
-    Row { name: name.to_string(), gcc: median(g), upstare: median(u), note }
+    let note = if outputs.0 == outputs.1 {
+        String::new()
+    } else {
+        "OUTPUTS DIFFER".to_string()
+    };
+    Row {
+        name: name.to_string(),
+        gcc: median(g),
+        upstare: median(u),
+        note,
+    }
 }
 
 fn build(cc: Cc, src: &Path, dir: &WorkDir) -> Result<PathBuf, String> {
@@ -108,12 +122,18 @@ fn main() {
         tools.upstare_cc.display(),
         if tools.overridden { " (override)" } else { "" }
     );
-    let root = upstare_e2e::package_dir().parent().expect("workspace root").to_path_buf();
+    let root = upstare_e2e::package_dir()
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
     let dir = WorkDir::new("bench");
     let run_timeout = Duration::from_secs(600);
     let mut rows = Vec::new();
 
-    for (name, file) in [("sort (loop-heavy)", "sort.c"), ("fib(40) (call-heavy)", "fib.c")] {
+    for (name, file) in [
+        ("sort (loop-heavy)", "sort.c"),
+        ("fib(40) (call-heavy)", "fib.c"),
+    ] {
         let src = root.join("bench").join("c").join(file);
         let (g, u) = match (build(Cc::Gcc, &src, &dir), build(Cc::Upstare, &src, &dir)) {
             (Ok(g), Ok(u)) => (g, u),
@@ -122,8 +142,14 @@ fn main() {
                 continue;
             }
         };
-        let gc = Cmd::new(&g).cwd(dir.path()).timeout(run_timeout).env_remove("UPSTARE_SELFTEST_EVERY");
-        let uc = Cmd::new(&u).cwd(dir.path()).timeout(run_timeout).env_remove("UPSTARE_SELFTEST_EVERY");
+        let gc = Cmd::new(&g)
+            .cwd(dir.path())
+            .timeout(run_timeout)
+            .env_remove("UPSTARE_SELFTEST_EVERY");
+        let uc = Cmd::new(&u)
+            .cwd(dir.path())
+            .timeout(run_timeout)
+            .env_remove("UPSTARE_SELFTEST_EVERY");
         rows.push(alternate(name, &gc, &uc, reps));
     }
 
@@ -132,9 +158,10 @@ fn main() {
     let (mut lua_g, mut lua_u) = (PathBuf::new(), PathBuf::new());
     let mut lua_error = None;
     'builds: for _ in 0..compile_reps {
-        for (cc, times, exe, sub) in
-            [(Cc::Gcc, &mut gt, &mut lua_g, "bench-lua-gcc"), (Cc::Upstare, &mut ut, &mut lua_u, "bench-lua-upstare")]
-        {
+        for (cc, times, exe, sub) in [
+            (Cc::Gcc, &mut gt, &mut lua_g, "bench-lua-gcc"),
+            (Cc::Upstare, &mut ut, &mut lua_u, "bench-lua-upstare"),
+        ] {
             let d = WorkDir::new(sub);
             match build_lua(cc, &d) {
                 Ok((e, t)) => {
@@ -151,25 +178,55 @@ fn main() {
     let compile_name = format!("compile Lua ({} jobs)", upstare_e2e::jobs());
     let compile_row = match &lua_error {
         Some(e) => failed_row(&compile_name, e),
-        None => Row { name: compile_name, gcc: median(gt), upstare: median(ut), note: String::new() },
+        None => Row {
+            name: compile_name,
+            gcc: median(gt),
+            upstare: median(ut),
+            note: String::new(),
+        },
     };
 
     let lua_dir = upstare_e2e::data_dir().join("lua");
-    for script in files_with_ext(&lua_dir, "lua").into_iter().filter(|p| stem(p).starts_with("bench_")) {
+    for script in files_with_ext(&lua_dir, "lua")
+        .into_iter()
+        .filter(|p| stem(p).starts_with("bench_"))
+    {
         if lua_error.is_some() {
-            rows.push(failed_row(&format!("lua {}", stem(&script)), "Lua did not build"));
+            rows.push(failed_row(
+                &format!("lua {}", stem(&script)),
+                "Lua did not build",
+            ));
             continue;
         }
-        let arg = script.file_name().expect("file name").to_string_lossy().into_owned();
-        let gc = Cmd::new(&lua_g).arg(&arg).cwd(&lua_dir).timeout(run_timeout).env_remove("UPSTARE_SELFTEST_EVERY");
-        let uc = Cmd::new(&lua_u).arg(&arg).cwd(&lua_dir).timeout(run_timeout).env_remove("UPSTARE_SELFTEST_EVERY");
+        let arg = script
+            .file_name()
+            .expect("file name")
+            .to_string_lossy()
+            .into_owned();
+        let gc = Cmd::new(&lua_g)
+            .arg(&arg)
+            .cwd(&lua_dir)
+            .timeout(run_timeout)
+            .env_remove("UPSTARE_SELFTEST_EVERY");
+        let uc = Cmd::new(&lua_u)
+            .arg(&arg)
+            .cwd(&lua_dir)
+            .timeout(run_timeout)
+            .env_remove("UPSTARE_SELFTEST_EVERY");
         rows.push(alternate(&format!("lua {}", stem(&script)), &gc, &uc, reps));
     }
     rows.push(compile_row);
 
-    println!("{:<28} {:>12} {:>12} {:>8}  note", "benchmark", "gcc -O2", "upstare-cc", "ratio");
+    println!(
+        "{:<28} {:>12} {:>12} {:>8}  note",
+        "benchmark", "gcc -O2", "upstare-cc", "ratio"
+    );
     for r in &rows {
-        let ratio = if r.gcc.is_zero() || r.upstare.is_zero() { f64::NAN } else { r.upstare.as_secs_f64() / r.gcc.as_secs_f64() };
+        let ratio = if r.gcc.is_zero() || r.upstare.is_zero() {
+            f64::NAN
+        } else {
+            r.upstare.as_secs_f64() / r.gcc.as_secs_f64()
+        };
         println!(
             "{:<28} {:>11.3}s {:>11.3}s {:>7.2}x  {}",
             r.name,
