@@ -48,6 +48,8 @@ struct Var {
     saved: bool,
     ty: String,
     flags: u64,
+    /// Span start of the declared name (None for compiler-made variables, always saved).
+    decl: Option<usize>,
 }
 
 /// A `setjmp` call site of the function.
@@ -87,6 +89,16 @@ pub struct FnRewriter<'a> {
     has_boxes: bool,
     /// Inside a statement expression: no points possible there.
     in_stmt_expr: u32,
+    /// Source offsets of the references to each local, by the span start of its declared name.
+    refs: HashMap<usize, Vec<usize>>,
+    /// Loops around the current position: (start, body start, end) source offsets.
+    loop_spans: Vec<(usize, usize, usize)>,
+    /// Whether dead locals may be left out of records (no goto labels, no setjmp).
+    liveness: bool,
+    /// Start of the statement (or declaration) being printed. A call point counts as being
+    /// there for liveness: lowering evaluates parts of the statement that stand before the
+    /// call in the text (`a[i] = f(x)`) after it.
+    stmt_start: usize,
 }
 
 impl<'a> FnRewriter<'a> {
@@ -118,6 +130,10 @@ impl<'a> FnRewriter<'a> {
             ret_void: false,
             has_boxes: false,
             in_stmt_expr: 0,
+            refs: HashMap::new(),
+            loop_spans: Vec::new(),
+            liveness: false,
+            stmt_start: 0,
         }
     }
 
@@ -171,14 +187,30 @@ impl<'a> FnRewriter<'a> {
             .find(|v| v.src == name)
     }
 
-    fn saved_vars(&self) -> Vec<Var> {
-        // Innermost declaration of each C name wins; all C names are unique anyway.
+    /// The locals a record at source offset `at` must hold: those in scope that may still be
+    /// read. A local is dead at `at` when no reference to it follows `at` and no loop around
+    /// `at` that was entered with the local already declared refers to it (only a loop's back
+    /// edge can bring control back before `at`; goto labels and setjmp turn this off).
+    fn point_vars(&self, at: usize) -> Vec<Var> {
         self.scopes
             .iter()
             .flatten()
-            .filter(|v| v.saved)
+            .filter(|v| v.saved && self.live(v, at))
             .cloned()
             .collect()
+    }
+
+    fn live(&self, v: &Var, at: usize) -> bool {
+        let (Some(decl), true) = (v.decl, self.liveness) else {
+            return true;
+        };
+        let Some(refs) = self.refs.get(&decl) else {
+            return false;
+        };
+        refs.iter().any(|&r| r >= at)
+            || self.loop_spans.iter().any(|&(start, body, end)| {
+                decl < body && refs.iter().any(|&r| r >= start && r < end)
+            })
     }
 
     fn new_temp(&mut self) -> String {
@@ -194,6 +226,7 @@ impl<'a> FnRewriter<'a> {
             saved: true,
             ty: ty.to_string(),
             flags: F_TEMP,
+            decl: None,
         });
     }
 
@@ -269,6 +302,7 @@ impl<'a> FnRewriter<'a> {
             boxed: HashSet::new(),
             order: Vec::new(),
             setjmps: 0,
+            refs: HashMap::new(),
         };
         for p in &fd.node.parameters {
             if let Some(d) = &p.node.declarator {
@@ -286,6 +320,8 @@ impl<'a> FnRewriter<'a> {
         }
         self.has_boxes = !self.box_slot.is_empty();
         let nsetjmp = finder.setjmps;
+        self.liveness = nsetjmp == 0 && !has_label(&f.statement);
+        self.refs = std::mem::take(&mut finder.refs);
 
         // Function-level scope: internal variables, then parameters.
         self.scopes.push(Vec::new());
@@ -297,6 +333,7 @@ impl<'a> FnRewriter<'a> {
                 saved: true,
                 ty: "char *".into(),
                 flags: F_TEMP,
+                decl: None,
             });
             for i in 0..self.box_slot.len() {
                 self.declare(Var {
@@ -306,6 +343,7 @@ impl<'a> FnRewriter<'a> {
                     saved: true,
                     ty: "void *".into(),
                     flags: F_TEMP,
+                    decl: None,
                 });
             }
         }
@@ -318,6 +356,7 @@ impl<'a> FnRewriter<'a> {
                     saved: true,
                     ty: ty.into(),
                     flags: F_TEMP,
+                    decl: None,
                 });
             }
         }
@@ -341,6 +380,7 @@ impl<'a> FnRewriter<'a> {
                 saved: true,
                 ty,
                 flags: F_PARAM,
+                decl: Some(id.span.start),
             });
         }
 
@@ -355,12 +395,14 @@ impl<'a> FnRewriter<'a> {
             self.npoints = 1; // point 0
         }
         let entry_save = if entry {
-            Some(self.save_block(0, "entry", self.line_of(&def.span)))
+            let vars = self.point_vars(def.span.start);
+            Some(self.save_block(0, "entry", self.line_of(&def.span), &vars))
         } else {
             None
         };
         let entry_restore = if entry {
-            Some(self.restore_block(0))
+            let vars = self.point_vars(def.span.start);
+            Some(self.restore_block(0, &vars))
         } else {
             None
         };
@@ -384,6 +426,7 @@ impl<'a> FnRewriter<'a> {
                 saved: true,
                 ty,
                 flags: F_BOXED | F_PARAM,
+                decl: Some(*start),
             });
             if let Some(v) = self
                 .scopes
@@ -476,12 +519,11 @@ impl<'a> FnRewriter<'a> {
     }
 
     /// The cold block that saves the frame at point `k` and returns a dummy value.
-    fn save_block(&mut self, k: u32, key: &str, line: u32) -> String {
-        let vars = self.saved_vars();
-        let rs = Self::record_struct(&vars);
+    fn save_block(&mut self, k: u32, key: &str, line: u32, vars: &[Var]) -> String {
+        let rs = Self::record_struct(vars);
         let mut s = String::new();
         let _ = write!(s, "{{ {rs}; struct __us_r *__us_rp = (struct __us_r *)__us_save(&__us_fd, {k}, sizeof(struct __us_r), __alignof__(struct __us_r));");
-        for v in &vars {
+        for v in vars {
             let _ = write!(
                 s,
                 " __builtin_memcpy((void *)&__us_rp->{0}, (const void *)&{0}, sizeof({0}));",
@@ -527,11 +569,10 @@ impl<'a> FnRewriter<'a> {
     }
 
     /// The block the rebuild dispatch jumps to for point `k`: restores the locals in scope.
-    fn restore_block(&self, k: u32) -> String {
-        let vars = self.saved_vars();
-        let rs = Self::record_struct(&vars);
+    fn restore_block(&self, k: u32, vars: &[Var]) -> String {
+        let rs = Self::record_struct(vars);
         let mut s = format!("if (0) {{ __us_L{k}: ; {{ {rs}; struct __us_r *__us_rp = (struct __us_r *)__us_record();");
-        for v in &vars {
+        for v in vars {
             let _ = write!(
                 s,
                 " __builtin_memcpy((void *)&{0}, (const void *)&__us_rp->{0}, sizeof({0}));",
@@ -565,19 +606,20 @@ impl<'a> FnRewriter<'a> {
     }
 
     /// An update point in a loop body or after a label: check, save, and the restore label.
-    fn loop_point(&mut self, out: &mut String, line: u32) {
+    fn loop_point(&mut self, out: &mut String, line: u32, at: usize) {
         if self.in_stmt_expr > 0 {
             return;
         }
         self.loops += 1;
         let key = format!("loop#{}", self.loops);
         let k = self.new_point();
-        let save = self.save_block(k, &key, line);
+        let vars = self.point_vars(at);
+        let save = self.save_block(k, &key, line, &vars);
         let _ = writeln!(
             out,
             "if (__builtin_expect(__us_pending, 0) && __us_point(&__us_fd, {k})) {save}"
         );
-        out.push_str(&self.restore_block(k));
+        out.push_str(&self.restore_block(k, &vars));
     }
 
     /// A call that may unwind, as its own statement: restore label, call, unwind check.
@@ -597,7 +639,8 @@ impl<'a> FnRewriter<'a> {
         *n += 1;
         let key = format!("call:{callee}#{n}");
         let k = self.new_point();
-        out.push_str(&self.restore_block(k));
+        let vars = self.point_vars(self.stmt_start.min(span.start));
+        out.push_str(&self.restore_block(k, &vars));
         match result {
             Some(r) => out.push_str(&assign_temp(r, call)),
             None => {
@@ -605,7 +648,7 @@ impl<'a> FnRewriter<'a> {
             }
         }
         let line = self.line_of(span);
-        let save = self.save_block(k, &key, line);
+        let save = self.save_block(k, &key, line, &vars);
         let _ = writeln!(out, "if (__builtin_expect(__us_unwinding, 0)) {save}");
     }
 
@@ -615,7 +658,9 @@ impl<'a> FnRewriter<'a> {
         match &item.node {
             BlockItem::Declaration(d) => {
                 out.push_str(&self.marker(&item.span));
+                let outer = std::mem::replace(&mut self.stmt_start, item.span.start);
                 self.declaration(d, out);
+                self.stmt_start = outer;
             }
             BlockItem::StaticAssert(_) => {
                 out.push_str(self.text(&item.span));
@@ -646,9 +691,10 @@ impl<'a> FnRewriter<'a> {
     /// Prints a statement as a block, with an optional update point at its top.
     fn body(&mut self, s: &Node<Statement>, out: &mut String, point: bool) {
         let line = self.line_of(&s.span);
+        let at = s.span.start;
         let mut pt = |me: &mut Self, o: &mut String| {
             if point {
-                me.loop_point(o, line);
+                me.loop_point(o, line, at);
             }
         };
         match &s.node {
@@ -665,6 +711,12 @@ impl<'a> FnRewriter<'a> {
     }
 
     fn stmt(&mut self, s: &Node<Statement>, out: &mut String) {
+        let outer = std::mem::replace(&mut self.stmt_start, s.span.start);
+        self.stmt_inner(s, out);
+        self.stmt_start = outer;
+    }
+
+    fn stmt_inner(&mut self, s: &Node<Statement>, out: &mut String) {
         out.push_str(&self.marker(&s.span));
         match &s.node {
             Statement::Compound(items) => self.compound(items, out, None),
@@ -707,11 +759,13 @@ impl<'a> FnRewriter<'a> {
                 out.push_str("}\n");
             }
             Statement::While(w) => {
+                self.loop_spans
+                    .push((s.span.start, w.node.statement.span.start, s.span.end));
                 let line = self.line_of(&s.span);
                 if self.has_uc(&w.node.expression) {
                     out.push_str("for (;;) {\n");
                     self.scopes.push(Vec::new());
-                    self.loop_point(out, line);
+                    self.loop_point(out, line, s.span.start);
                     out.push_str("{\n");
                     self.scopes.push(Vec::new());
                     let c = self.lower(&w.node.expression, true, out);
@@ -730,15 +784,18 @@ impl<'a> FnRewriter<'a> {
                     self.body(&w.node.statement, out, true);
                     self.cont.pop();
                 }
+                self.loop_spans.pop();
             }
             Statement::DoWhile(d) => {
+                self.loop_spans
+                    .push((s.span.start, d.node.statement.span.start, s.span.end));
                 let line = self.line_of(&s.span);
                 if self.has_uc(&d.node.expression) {
                     self.tmp += 1;
                     let lbl = format!("__us_C{}", self.tmp);
                     out.push_str("for (;;) {\n");
                     self.scopes.push(Vec::new());
-                    self.loop_point(out, line);
+                    self.loop_point(out, line, s.span.start);
                     self.cont.push(Some(lbl.clone()));
                     self.body(&d.node.statement, out, false);
                     self.cont.pop();
@@ -759,8 +816,14 @@ impl<'a> FnRewriter<'a> {
                     let c = self.expr(&d.node.expression);
                     let _ = writeln!(out, "while ({c});");
                 }
+                self.loop_spans.pop();
             }
-            Statement::For(f) => self.for_stmt(f, s, out),
+            Statement::For(f) => {
+                self.loop_spans
+                    .push((s.span.start, f.node.statement.span.start, s.span.end));
+                self.for_stmt(f, s, out);
+                self.loop_spans.pop();
+            }
             Statement::Goto(l) => {
                 let _ = writeln!(out, "goto {};", l.node.name);
             }
@@ -783,7 +846,7 @@ impl<'a> FnRewriter<'a> {
                         let _ = writeln!(out, "{}: ;", id.node.name);
                         let line = self.line_of(&s.span);
                         out.push_str("{\n");
-                        self.loop_point(out, line);
+                        self.loop_point(out, line, s.span.start);
                         out.push_str("}\n");
                     }
                     Label::Case(e) => {
@@ -863,7 +926,7 @@ impl<'a> FnRewriter<'a> {
             let lbl = format!("__us_C{}", self.tmp);
             out.push_str("for (;;) {\n");
             self.scopes.push(Vec::new());
-            self.loop_point(out, line);
+            self.loop_point(out, line, s.span.start);
             if let Some(c) = &f.condition {
                 out.push_str("{\n");
                 self.scopes.push(Vec::new());
@@ -1161,6 +1224,7 @@ impl<'a> FnRewriter<'a> {
                             saved: false,
                             ty: String::new(),
                             flags: 0,
+                            decl: None,
                         });
                     }
                 }
@@ -1202,6 +1266,7 @@ impl<'a> FnRewriter<'a> {
                         saved: false,
                         ty: String::new(),
                         flags: 0,
+                        decl: None,
                     });
                 }
             }
@@ -1282,6 +1347,7 @@ impl<'a> FnRewriter<'a> {
                     saved: true,
                     ty,
                     flags: F_BOXED,
+                    decl: Some(id.span.start),
                 });
             } else {
                 let consts = top_const_spans(specs, &i.node.declarator.node);
@@ -1310,6 +1376,7 @@ impl<'a> FnRewriter<'a> {
                     saved: true,
                     ty,
                     flags: 0,
+                    decl: Some(id.span.start),
                 });
             }
         }
@@ -2203,6 +2270,8 @@ struct BoxFinder<'a> {
     boxed: HashSet<usize>,
     order: Vec<usize>,
     setjmps: usize,
+    /// Offsets of the references to each local (see `FnRewriter::point_vars`).
+    refs: HashMap<usize, Vec<usize>>,
 }
 
 impl BoxFinder<'_> {
@@ -2252,7 +2321,9 @@ impl BoxFinder<'_> {
         let mut stmt_exprs = Vec::new();
         let mut addr = Vec::new();
         let mut escapes = Vec::new();
+        let mut idents = Vec::new();
         walk_expr(e, &mut |x| match &x.node {
+            Expression::Identifier(id) => idents.push((id.node.name.as_str(), x.span.start)),
             Expression::UnaryOperator(u) if u.node.operator.node == UnaryOperator::Address => {
                 addr.push(&*u.node.operand)
             }
@@ -2281,6 +2352,13 @@ impl BoxFinder<'_> {
             Expression::Statement(s) => stmt_exprs.push(&**s),
             _ => {}
         });
+        for (name, at) in idents {
+            if let Some((key, _)) = self.resolve(name) {
+                if key != usize::MAX {
+                    self.refs.entry(key).or_default().push(at);
+                }
+            }
+        }
         for a in addr {
             if let Some(s) = self.root_local(a) {
                 self.boxed.insert(s);
