@@ -319,6 +319,27 @@ impl<'a> FnRewriter<'a> {
             self.box_slot.insert(*start, n);
         }
         self.has_boxes = !self.box_slot.is_empty();
+        // alloca'd memory lives in the C frame, which an unwind discards.
+        let mut allocas = Vec::new();
+        walk_stmt_exprs(&f.statement, &mut |x| {
+            if let Expression::Call(c) = &x.node {
+                if let Expression::Identifier(id) = &c.node.callee.node {
+                    if matches!(
+                        id.node.name.as_str(),
+                        "alloca" | "__builtin_alloca" | "__builtin_alloca_with_align"
+                    ) {
+                        allocas.push(x.span);
+                    }
+                }
+            }
+        });
+        for span in allocas {
+            self.error(
+                &span,
+                format!("`alloca` in `{name}`, a function with update points, is not supported: its memory would not survive a rebuild"),
+                Some("use malloc, or a fixed-size local array"),
+            );
+        }
         let nsetjmp = finder.setjmps;
         self.liveness = nsetjmp == 0 && !has_label(&f.statement);
         self.refs = std::mem::take(&mut finder.refs);
