@@ -87,7 +87,8 @@ fn parse_report(stderr: &str) -> Option<Report> {
     let mut r = Report::default();
     for kv in line.trim_start_matches("upstare: ").split_whitespace() {
         let (k, v) = kv.split_once('=')?;
-        let v: u64 = v.parse().ok()?;
+        // Pause times are decimals; the counters this test reads are integers.
+        let Ok(v) = v.parse::<u64>() else { continue };
         match k {
             "self-updates" => r.self_updates = v,
             "aborted-rounds" => r.aborted = v,

@@ -15,6 +15,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// gcc inlining limits for instrumented units (see `compile_unit`).
+const INLINE_PARAMS: &[&str] = &[
+    "--param",
+    "max-inline-insns-single=250",
+    "--param",
+    "max-inline-insns-auto=40",
+];
+
 use upstare_cc::{instrument, CDiagnostic, Options};
 use upstare_meta::{render_json, render_text, Module};
 
@@ -312,7 +320,14 @@ impl<'a> Builder<'a> {
         let Some(compiled) = compiled else {
             return Ok(1);
         };
-        let mut args = b.flags(Steps::COMPILE);
+        let mut args: Vec<OsString> = Vec::new();
+        if !self.config.no_runtime {
+            // The cold save and restore code counts towards gcc's inlining limits although it
+            // never runs in steady state; raise the limits by about that much so that small
+            // instrumented functions are still inlined (the user's own --param come later and win).
+            args.extend(INLINE_PARAMS.iter().map(OsString::from));
+        }
+        args.extend(b.flags(Steps::COMPILE));
         args.extend(self.stop_flags());
         args.extend([
             "-x".into(),

@@ -93,8 +93,11 @@ pub struct FnRewriter<'a> {
     refs: HashMap<usize, Vec<usize>>,
     /// Loops around the current position: (start, body start, end) source offsets.
     loop_spans: Vec<(usize, usize, usize)>,
-    /// Whether dead locals may be left out of records (no goto labels, no setjmp).
+    /// Whether dead locals may be left out of records.
     liveness: bool,
+    /// Jumps back in the text other than loops: a backward goto (label, goto) and a setjmp site
+    /// (site, end of function), where a longjmp may return from anywhere after it.
+    back_edges: Vec<(usize, usize)>,
     /// Start of the statement (or declaration) being printed. A call point counts as being
     /// there for liveness: lowering evaluates parts of the statement that stand before the
     /// call in the text (`a[i] = f(x)`) after it.
@@ -133,6 +136,7 @@ impl<'a> FnRewriter<'a> {
             refs: HashMap::new(),
             loop_spans: Vec::new(),
             liveness: false,
+            back_edges: Vec::new(),
             stmt_start: 0,
         }
     }
@@ -208,6 +212,9 @@ impl<'a> FnRewriter<'a> {
             return false;
         };
         refs.iter().any(|&r| r >= at)
+            || self.back_edges.iter().any(|&(to, from)| {
+                to <= at && at <= from && decl < to && refs.iter().any(|&r| r >= to && r <= from)
+            })
             || self.loop_spans.iter().any(|&(start, body, end)| {
                 decl < body && refs.iter().any(|&r| r >= start && r < end)
             })
@@ -341,7 +348,8 @@ impl<'a> FnRewriter<'a> {
             );
         }
         let nsetjmp = finder.setjmps;
-        self.liveness = nsetjmp == 0 && !has_label(&f.statement);
+        self.liveness = true;
+        self.back_edges = back_edges(&f.statement, def.span.end);
         self.refs = std::mem::take(&mut finder.refs);
 
         // Function-level scope: internal variables, then parameters.
@@ -2130,6 +2138,74 @@ fn assigns_or_jumps(s: &Node<Statement>, names: &[String]) -> bool {
         _ => {}
     });
     found || has_label(s)
+}
+
+/// The backward jumps of a function body that are not loops (see `FnRewriter::back_edges`).
+fn back_edges(body: &Node<Statement>, end: usize) -> Vec<(usize, usize)> {
+    fn walk(
+        s: &Node<Statement>,
+        labels: &mut HashMap<String, usize>,
+        gotos: &mut Vec<(String, usize)>,
+        starts: &mut Vec<usize>,
+    ) {
+        starts.push(s.span.start);
+        match &s.node {
+            Statement::Labeled(l) => {
+                if let Label::Identifier(id) = &l.node.label.node {
+                    labels.insert(id.node.name.clone(), s.span.start);
+                }
+                walk(&l.node.statement, labels, gotos, starts);
+            }
+            Statement::Goto(l) => gotos.push((l.node.name.clone(), s.span.end)),
+            Statement::Compound(items) => {
+                for i in items {
+                    match &i.node {
+                        BlockItem::Statement(s) => walk(s, labels, gotos, starts),
+                        _ => starts.push(i.span.start),
+                    }
+                }
+            }
+            Statement::If(i) => {
+                walk(&i.node.then_statement, labels, gotos, starts);
+                if let Some(e) = &i.node.else_statement {
+                    walk(e, labels, gotos, starts);
+                }
+            }
+            Statement::Switch(sw) => walk(&sw.node.statement, labels, gotos, starts),
+            Statement::While(w) => walk(&w.node.statement, labels, gotos, starts),
+            Statement::DoWhile(d) => walk(&d.node.statement, labels, gotos, starts),
+            Statement::For(f) => walk(&f.node.statement, labels, gotos, starts),
+            _ => {}
+        }
+    }
+    let mut labels = HashMap::new();
+    let mut gotos = Vec::new();
+    let mut starts = Vec::new();
+    walk(body, &mut labels, &mut gotos, &mut starts);
+    starts.sort_unstable();
+    let mut edges: Vec<(usize, usize)> = gotos
+        .iter()
+        .filter_map(|(name, at)| labels.get(name).filter(|&&l| l < *at).map(|&l| (l, *at)))
+        .collect();
+    walk_stmt_exprs(body, &mut |x| {
+        if let Expression::Call(c) = &x.node {
+            if let Expression::Identifier(id) = &c.node.callee.node {
+                if analysis::SETJMP_NAMES.contains(&id.node.name.as_str()) {
+                    // A longjmp resumes the statement holding the site, parts of which may
+                    // stand before the call in the text.
+                    let at = x.span.start;
+                    let stmt = starts
+                        .iter()
+                        .rev()
+                        .find(|&&s| s <= at)
+                        .copied()
+                        .unwrap_or(at);
+                    edges.push((stmt, end));
+                }
+            }
+        }
+    });
+    edges
 }
 
 fn has_loop(s: &Node<Statement>) -> bool {
