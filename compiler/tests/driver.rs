@@ -264,7 +264,7 @@ fn instrumenter_errors_name_file_and_line() {
     let s = Sandbox::new();
     s.write(
         "vla.c",
-        "int f(int n) {\n  int a[n];\n  for (int i = 0; i < n; i++) a[i] = i;\n  return a[0];\n}\n",
+        "int f(int n) {\n  int a[n];\n  while (n-- > 0) a[n] = n;\n  return a[0];\n}\n",
     );
     let err = fails(s.real(&["-c", "vla.c", "-o", "vla.o"]));
     assert!(err.starts_with("vla.c:2:"), "{err}");

@@ -17,6 +17,7 @@ use lang_c::ast::*;
 use lang_c::span::{Node, Span};
 use lang_c::visit::{self, Visit};
 
+use super::counted::{counted_for, NameKind};
 use super::lines::LineMap;
 
 /// How a call behaves with respect to unwinding.
@@ -92,8 +93,14 @@ impl UnitFacts {
                         c.locals.insert(p);
                     }
                     c.visit_statement(&f.node.statement.node, &f.node.statement.span);
+                    let mut names = NameFacts {
+                        autos: params_of(&f.node.declarator.node).into_iter().collect(),
+                        ..NameFacts::default()
+                    };
+                    names.visit_statement(&f.node.statement.node, &f.node.statement.span);
                     let mut ff = FnFacts {
-                        loops: c.loops,
+                        loops: c.labels
+                            || uncounted_loop(&f.node.statement, &names, &facts.array_typedefs),
                         ..FnFacts::default()
                     };
                     for callee in c.callees {
@@ -196,13 +203,13 @@ fn reaches(per_fn: &HashMap<String, FnFacts>, from: &str, to: &str) -> bool {
     false
 }
 
-/// Collects calls, loops and local names of one function body.
+/// Collects calls, goto labels and local names of one function body.
 #[derive(Default)]
 struct FnCollector {
     callees: Vec<String>,
     locals: HashSet<String>,
     indirect: bool,
-    loops: bool,
+    labels: bool,
 }
 
 impl<'ast> Visit<'ast> for FnCollector {
@@ -214,12 +221,9 @@ impl<'ast> Visit<'ast> for FnCollector {
         visit::visit_call_expression(self, call, span);
     }
     fn visit_statement(&mut self, s: &'ast Statement, span: &'ast Span) {
-        match s {
-            Statement::While(_) | Statement::DoWhile(_) | Statement::For(_) => self.loops = true,
-            Statement::Labeled(l) if matches!(l.node.label.node, Label::Identifier(_)) => {
-                self.loops = true
-            }
-            _ => {}
+        if let Statement::Labeled(l) = s {
+            // A label may head a loop made of gotos.
+            self.labels |= matches!(l.node.label.node, Label::Identifier(_));
         }
         visit::visit_statement(self, s, span);
     }
@@ -306,4 +310,114 @@ pub fn params_of(d: &Declarator) -> Vec<String> {
         }
     }
     out
+}
+
+/// What the names of one function body are, for `counted_for` (see counted.rs): conservative,
+/// so that a loop the analysis calls counted is counted for the rewriter too.
+#[derive(Default)]
+struct NameFacts {
+    /// Automatic locals and parameters.
+    autos: HashSet<String>,
+    statics: HashSet<String>,
+    /// Names under `&` anywhere, and arrays (which decay to pointers).
+    addressed: HashSet<String>,
+    /// Locals declared with a typedef name (an array typedef makes them arrays).
+    typedefed: Vec<(String, String)>,
+}
+
+impl NameFacts {
+    fn kind(&self, name: &str, array_typedefs: &HashSet<String>) -> NameKind {
+        let array = self
+            .typedefed
+            .iter()
+            .any(|(n, t)| n == name && array_typedefs.contains(t));
+        if self.addressed.contains(name)
+            || array
+            || (self.statics.contains(name) && self.autos.contains(name))
+        {
+            NameKind::Addressed
+        } else if self.autos.contains(name) {
+            NameKind::PlainLocal
+        } else {
+            NameKind::NonLocal
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for NameFacts {
+    fn visit_declaration(&mut self, d: &'ast Declaration, span: &'ast Span) {
+        let is_static = d.specifiers.iter().any(|s| {
+            matches!(&s.node, DeclarationSpecifier::StorageClass(c)
+                if matches!(c.node, StorageClassSpecifier::Static | StorageClassSpecifier::Extern | StorageClassSpecifier::ThreadLocal))
+        });
+        let typedef_name = d.specifiers.iter().find_map(|s| match &s.node {
+            DeclarationSpecifier::TypeSpecifier(t) => match &t.node {
+                TypeSpecifier::TypedefName(n) => Some(n.node.name.clone()),
+                _ => None,
+            },
+            _ => None,
+        });
+        for i in &d.declarators {
+            let Some(n) = declarator_name(&i.node.declarator.node) else {
+                continue;
+            };
+            if is_static {
+                self.statics.insert(n.to_string());
+            } else {
+                self.autos.insert(n.to_string());
+            }
+            if is_array_declarator(&i.node.declarator.node) {
+                self.addressed.insert(n.to_string());
+            }
+            if let Some(t) = &typedef_name {
+                self.typedefed.push((n.to_string(), t.clone()));
+            }
+        }
+        visit::visit_declaration(self, d, span);
+    }
+    fn visit_unary_operator_expression(
+        &mut self,
+        u: &'ast UnaryOperatorExpression,
+        span: &'ast Span,
+    ) {
+        if u.operator.node == UnaryOperator::Address {
+            let mut e = &u.operand.node;
+            loop {
+                match e {
+                    Expression::Identifier(id) => {
+                        self.addressed.insert(id.node.name.clone());
+                        break;
+                    }
+                    Expression::Member(m) => e = &m.node.expression.node,
+                    Expression::BinaryOperator(b) => e = &b.node.lhs.node,
+                    _ => break,
+                }
+            }
+        }
+        visit::visit_unary_operator_expression(self, u, span);
+    }
+}
+
+/// Whether the body has a loop that needs a point (any loop but a counted one).
+fn uncounted_loop(
+    s: &Node<Statement>,
+    names: &NameFacts,
+    array_typedefs: &HashSet<String>,
+) -> bool {
+    let kind = |n: &str| names.kind(n, array_typedefs);
+    let sub = |x: &Node<Statement>| uncounted_loop(x, names, array_typedefs);
+    match &s.node {
+        Statement::While(_) | Statement::DoWhile(_) => true,
+        Statement::For(f) => !counted_for(&f.node, &kind) || sub(&f.node.statement),
+        Statement::Labeled(l) => sub(&l.node.statement),
+        Statement::Compound(items) => items
+            .iter()
+            .any(|i| matches!(&i.node, BlockItem::Statement(x) if sub(x))),
+        Statement::If(i) => {
+            sub(&i.node.then_statement) || i.node.else_statement.as_ref().is_some_and(|e| sub(e))
+        }
+        Statement::Switch(sw) => sub(&sw.node.statement),
+        // Loops inside statement expressions get no points: they do not count here either.
+        _ => false,
+    }
 }

@@ -27,8 +27,10 @@ use lang_c::ast::*;
 use lang_c::span::{Node, Span};
 
 use super::analysis::{self, CallKind, UnitFacts};
+use super::counted::{self, NameKind};
 use super::lines::LineMap;
 use super::meta_emit::{self, c_string};
+use super::walk::{walk_expr, walk_stmt_exprs};
 use crate::diag::{CDiagnostic, Severity};
 
 /// Flags of a saved local, as in meta/FORMAT.md.
@@ -48,8 +50,10 @@ struct Var {
     saved: bool,
     ty: String,
     flags: u64,
-    /// Span start of the declared name (None for compiler-made variables, always saved).
+    /// Span start of the declared name (None for compiler-made variables).
     decl: Option<usize>,
+    /// For a temporary: the end of the statement it serves, after which it is never read.
+    live_until: Option<usize>,
 }
 
 /// A `setjmp` call site of the function.
@@ -102,6 +106,8 @@ pub struct FnRewriter<'a> {
     /// there for liveness: lowering evaluates parts of the statement that stand before the
     /// call in the text (`a[i] = f(x)`) after it.
     stmt_start: usize,
+    /// End of that statement.
+    stmt_end: usize,
 }
 
 impl<'a> FnRewriter<'a> {
@@ -138,6 +144,7 @@ impl<'a> FnRewriter<'a> {
             liveness: false,
             back_edges: Vec::new(),
             stmt_start: 0,
+            stmt_end: usize::MAX,
         }
     }
 
@@ -205,6 +212,9 @@ impl<'a> FnRewriter<'a> {
     }
 
     fn live(&self, v: &Var, at: usize) -> bool {
+        if let (Some(end), true) = (v.live_until, self.liveness) {
+            return at <= end;
+        }
         let (Some(decl), true) = (v.decl, self.liveness) else {
             return true;
         };
@@ -226,6 +236,7 @@ impl<'a> FnRewriter<'a> {
     }
 
     fn declare_temp(&mut self, name: &str, ty: &str) {
+        let end = self.stmt_end;
         self.declare(Var {
             src: format!(" {name}"),
             c: name.to_string(),
@@ -234,6 +245,7 @@ impl<'a> FnRewriter<'a> {
             ty: ty.to_string(),
             flags: F_TEMP,
             decl: None,
+            live_until: Some(end),
         });
     }
 
@@ -363,6 +375,7 @@ impl<'a> FnRewriter<'a> {
                 ty: "char *".into(),
                 flags: F_TEMP,
                 decl: None,
+                live_until: None,
             });
             for i in 0..self.box_slot.len() {
                 self.declare(Var {
@@ -373,6 +386,7 @@ impl<'a> FnRewriter<'a> {
                     ty: "void *".into(),
                     flags: F_TEMP,
                     decl: None,
+                    live_until: None,
                 });
             }
         }
@@ -386,6 +400,7 @@ impl<'a> FnRewriter<'a> {
                     ty: ty.into(),
                     flags: F_TEMP,
                     decl: None,
+                    live_until: None,
                 });
             }
         }
@@ -410,6 +425,7 @@ impl<'a> FnRewriter<'a> {
                 ty,
                 flags: F_PARAM,
                 decl: Some(id.span.start),
+                live_until: None,
             });
         }
 
@@ -456,6 +472,7 @@ impl<'a> FnRewriter<'a> {
                 ty,
                 flags: F_BOXED | F_PARAM,
                 decl: Some(*start),
+                live_until: None,
             });
             if let Some(v) = self
                 .scopes
@@ -555,7 +572,7 @@ impl<'a> FnRewriter<'a> {
         for v in vars {
             let _ = write!(
                 s,
-                " __builtin_memcpy((void *)&__us_rp->{0}, (const void *)&{0}, sizeof({0}));",
+                " __builtin_memcpy((void *)&__us_rp->{0}, &{0}, sizeof {0});",
                 v.c
             );
         }
@@ -604,7 +621,7 @@ impl<'a> FnRewriter<'a> {
         for v in vars {
             let _ = write!(
                 s,
-                " __builtin_memcpy((void *)&{0}, (const void *)&__us_rp->{0}, sizeof({0}));",
+                " __builtin_memcpy((void *)&{0}, &__us_rp->{0}, sizeof {0});",
                 v.c
             );
         }
@@ -688,8 +705,10 @@ impl<'a> FnRewriter<'a> {
             BlockItem::Declaration(d) => {
                 out.push_str(&self.marker(&item.span));
                 let outer = std::mem::replace(&mut self.stmt_start, item.span.start);
+                let outer_end = std::mem::replace(&mut self.stmt_end, item.span.end);
                 self.declaration(d, out);
                 self.stmt_start = outer;
+                self.stmt_end = outer_end;
             }
             BlockItem::StaticAssert(_) => {
                 out.push_str(self.text(&item.span));
@@ -741,8 +760,10 @@ impl<'a> FnRewriter<'a> {
 
     fn stmt(&mut self, s: &Node<Statement>, out: &mut String) {
         let outer = std::mem::replace(&mut self.stmt_start, s.span.start);
+        let outer_end = std::mem::replace(&mut self.stmt_end, s.span.end);
         self.stmt_inner(s, out);
         self.stmt_start = outer;
+        self.stmt_end = outer_end;
     }
 
     fn stmt_inner(&mut self, s: &Node<Statement>, out: &mut String) {
@@ -990,93 +1011,13 @@ impl<'a> FnRewriter<'a> {
         out.push_str("}\n");
     }
 
-    /// A loop whose trip count is fixed when it starts needs no point of its own: the time to
-    /// the next point is bounded by that count. Recognised form: `for (...; i REL E; STEP)` with
-    /// `i` a plain local stepped by `++`, `--`, `+= C` or `-= C`, `E` made of constants and plain
-    /// locals, and a body without labels that assigns neither `i` nor anything `E` reads.
-    /// Innermost loops of this form are where a point costs most (it stops gcc's loop
-    /// optimisations), so this keeps sorts and array scans at plain speed.
+    /// Whether this `for` loop needs no point of its own (see `counted::counted_for`).
     fn counted_loop(&self, f: &ForStatement) -> bool {
-        let plain_local = |e: &Node<Expression>| match &e.node {
-            Expression::Identifier(id) => self
-                .lookup(&id.node.name)
-                .filter(|v| v.saved && !v.boxed)
-                .map(|_| id.node.name.clone()),
-            _ => None,
-        };
-        let Some(step) = &f.step else { return false };
-        let var = match &step.node {
-            Expression::UnaryOperator(u) => plain_local(&u.node.operand),
-            Expression::BinaryOperator(b)
-                if matches!(
-                    b.node.operator.node,
-                    BinaryOperator::AssignPlus | BinaryOperator::AssignMinus
-                ) && matches!(b.node.rhs.node, Expression::Constant(_)) =>
-            {
-                plain_local(&b.node.lhs)
-            }
-            _ => None,
-        };
-        let Some(var) = var else { return false };
-        let Some(cond) = &f.condition else {
-            return false;
-        };
-        let Expression::BinaryOperator(c) = &cond.node else {
-            return false;
-        };
-        if !matches!(
-            c.node.operator.node,
-            BinaryOperator::Less
-                | BinaryOperator::LessOrEqual
-                | BinaryOperator::Greater
-                | BinaryOperator::GreaterOrEqual
-        ) {
-            return false;
-        }
-        let bound = match (plain_local(&c.node.lhs), plain_local(&c.node.rhs)) {
-            (Some(v), _) if v == var => &c.node.rhs,
-            (_, Some(v)) if v == var => &c.node.lhs,
-            _ => return false,
-        };
-        let mut reads = vec![var];
-        let mut ok = true;
-        let mut reads_global = false;
-        walk_expr(bound, &mut |x| match &x.node {
-            Expression::Identifier(id) => match self.lookup(&id.node.name) {
-                Some(v) if v.boxed => ok = false,
-                Some(v) => {
-                    reads_global |= !v.saved;
-                    reads.push(id.node.name.clone())
-                }
-                None => {
-                    // A global or an enumerator.
-                    reads_global = true;
-                    reads.push(id.node.name.clone())
-                }
-            },
-            Expression::Constant(_)
-            | Expression::SizeOfTy(_)
-            | Expression::SizeOfVal(_)
-            | Expression::Cast(_) => {}
-            Expression::BinaryOperator(b) => {
-                use BinaryOperator::*;
-                if !matches!(
-                    b.node.operator.node,
-                    Plus | Minus | Multiply | Divide | ShiftLeft | ShiftRight
-                ) {
-                    ok = false;
-                }
-            }
-            _ => ok = false,
-        });
-        // Only innermost loops of pure computation: a call costs more than the point, and a
-        // callee could change a global bound.
-        let mut calls = false;
-        walk_stmt_exprs(&f.statement, &mut |x| {
-            calls |= matches!(x.node, Expression::Call(_))
-        });
-        let _ = reads_global;
-        ok && !calls && !has_loop(&f.statement) && !assigns_or_jumps(&f.statement, &reads)
+        counted::counted_for(f, &|name| match self.lookup(name) {
+            Some(v) if v.boxed => NameKind::Addressed,
+            Some(v) if v.saved => NameKind::PlainLocal,
+            _ => NameKind::NonLocal,
+        })
     }
 
     fn return_stmt(&mut self, e: Option<&Node<Expression>>, out: &mut String) {
@@ -1254,6 +1195,7 @@ impl<'a> FnRewriter<'a> {
                             ty: String::new(),
                             flags: 0,
                             decl: None,
+                            live_until: None,
                         });
                     }
                 }
@@ -1296,6 +1238,7 @@ impl<'a> FnRewriter<'a> {
                         ty: String::new(),
                         flags: 0,
                         decl: None,
+                        live_until: None,
                     });
                 }
             }
@@ -1377,6 +1320,7 @@ impl<'a> FnRewriter<'a> {
                     ty,
                     flags: F_BOXED,
                     decl: Some(id.span.start),
+                    live_until: None,
                 });
             } else {
                 let consts = top_const_spans(specs, &i.node.declarator.node);
@@ -1406,6 +1350,7 @@ impl<'a> FnRewriter<'a> {
                     ty,
                     flags: 0,
                     decl: Some(id.span.start),
+                    live_until: None,
                 });
             }
         }
@@ -1994,6 +1939,74 @@ impl<'a> FnRewriter<'a> {
     }
 }
 
+/// The backward jumps of a function body that are not loops (see `FnRewriter::back_edges`).
+fn back_edges(body: &Node<Statement>, end: usize) -> Vec<(usize, usize)> {
+    fn walk(
+        s: &Node<Statement>,
+        labels: &mut HashMap<String, usize>,
+        gotos: &mut Vec<(String, usize)>,
+        starts: &mut Vec<usize>,
+    ) {
+        starts.push(s.span.start);
+        match &s.node {
+            Statement::Labeled(l) => {
+                if let Label::Identifier(id) = &l.node.label.node {
+                    labels.insert(id.node.name.clone(), s.span.start);
+                }
+                walk(&l.node.statement, labels, gotos, starts);
+            }
+            Statement::Goto(l) => gotos.push((l.node.name.clone(), s.span.end)),
+            Statement::Compound(items) => {
+                for i in items {
+                    match &i.node {
+                        BlockItem::Statement(s) => walk(s, labels, gotos, starts),
+                        _ => starts.push(i.span.start),
+                    }
+                }
+            }
+            Statement::If(i) => {
+                walk(&i.node.then_statement, labels, gotos, starts);
+                if let Some(e) = &i.node.else_statement {
+                    walk(e, labels, gotos, starts);
+                }
+            }
+            Statement::Switch(sw) => walk(&sw.node.statement, labels, gotos, starts),
+            Statement::While(w) => walk(&w.node.statement, labels, gotos, starts),
+            Statement::DoWhile(d) => walk(&d.node.statement, labels, gotos, starts),
+            Statement::For(f) => walk(&f.node.statement, labels, gotos, starts),
+            _ => {}
+        }
+    }
+    let mut labels = HashMap::new();
+    let mut gotos = Vec::new();
+    let mut starts = Vec::new();
+    walk(body, &mut labels, &mut gotos, &mut starts);
+    starts.sort_unstable();
+    let mut edges: Vec<(usize, usize)> = gotos
+        .iter()
+        .filter_map(|(name, at)| labels.get(name).filter(|&&l| l < *at).map(|&l| (l, *at)))
+        .collect();
+    walk_stmt_exprs(body, &mut |x| {
+        if let Expression::Call(c) = &x.node {
+            if let Expression::Identifier(id) = &c.node.callee.node {
+                if analysis::SETJMP_NAMES.contains(&id.node.name.as_str()) {
+                    // A longjmp resumes the statement holding the site, parts of which may
+                    // stand before the call in the text.
+                    let at = x.span.start;
+                    let stmt = starts
+                        .iter()
+                        .rev()
+                        .find(|&&s| s <= at)
+                        .copied()
+                        .unwrap_or(at);
+                    edges.push((stmt, end));
+                }
+            }
+        }
+    });
+    edges
+}
+
 /// Assigns `value` to a temporary declared with `__typeof__`, which keeps qualifiers (gcc gives
 /// `const T` for a call of a function declared to return `const T`): initialise a copy, then
 /// copy its bytes.
@@ -2090,272 +2103,6 @@ fn binary(op: &BinaryOperator, l: &str, r: &str) -> String {
         AssignBitwiseOr => "|=",
     };
     format!("({l} {o} {r})")
-}
-
-/// Whether a statement has a label, or assigns (or increments) one of `names` directly.
-fn assigns_or_jumps(s: &Node<Statement>, names: &[String]) -> bool {
-    if let Statement::Labeled(l) = &s.node {
-        if matches!(l.node.label.node, Label::Identifier(_)) {
-            return true;
-        }
-    }
-    let mut found = false;
-    let target = |e: &Node<Expression>| matches!(&e.node, Expression::Identifier(id) if names.contains(&id.node.name));
-    walk_stmt_exprs(s, &mut |x| match &x.node {
-        Expression::UnaryOperator(u) => {
-            if matches!(
-                u.node.operator.node,
-                UnaryOperator::PostIncrement
-                    | UnaryOperator::PreIncrement
-                    | UnaryOperator::PostDecrement
-                    | UnaryOperator::PreDecrement
-                    | UnaryOperator::Address
-            ) && target(&u.node.operand)
-            {
-                found = true;
-            }
-        }
-        Expression::BinaryOperator(b) => {
-            use BinaryOperator::*;
-            if matches!(
-                b.node.operator.node,
-                Assign
-                    | AssignMultiply
-                    | AssignDivide
-                    | AssignModulo
-                    | AssignPlus
-                    | AssignMinus
-                    | AssignShiftLeft
-                    | AssignShiftRight
-                    | AssignBitwiseAnd
-                    | AssignBitwiseXor
-                    | AssignBitwiseOr
-            ) && target(&b.node.lhs)
-            {
-                found = true;
-            }
-        }
-        _ => {}
-    });
-    found || has_label(s)
-}
-
-/// The backward jumps of a function body that are not loops (see `FnRewriter::back_edges`).
-fn back_edges(body: &Node<Statement>, end: usize) -> Vec<(usize, usize)> {
-    fn walk(
-        s: &Node<Statement>,
-        labels: &mut HashMap<String, usize>,
-        gotos: &mut Vec<(String, usize)>,
-        starts: &mut Vec<usize>,
-    ) {
-        starts.push(s.span.start);
-        match &s.node {
-            Statement::Labeled(l) => {
-                if let Label::Identifier(id) = &l.node.label.node {
-                    labels.insert(id.node.name.clone(), s.span.start);
-                }
-                walk(&l.node.statement, labels, gotos, starts);
-            }
-            Statement::Goto(l) => gotos.push((l.node.name.clone(), s.span.end)),
-            Statement::Compound(items) => {
-                for i in items {
-                    match &i.node {
-                        BlockItem::Statement(s) => walk(s, labels, gotos, starts),
-                        _ => starts.push(i.span.start),
-                    }
-                }
-            }
-            Statement::If(i) => {
-                walk(&i.node.then_statement, labels, gotos, starts);
-                if let Some(e) = &i.node.else_statement {
-                    walk(e, labels, gotos, starts);
-                }
-            }
-            Statement::Switch(sw) => walk(&sw.node.statement, labels, gotos, starts),
-            Statement::While(w) => walk(&w.node.statement, labels, gotos, starts),
-            Statement::DoWhile(d) => walk(&d.node.statement, labels, gotos, starts),
-            Statement::For(f) => walk(&f.node.statement, labels, gotos, starts),
-            _ => {}
-        }
-    }
-    let mut labels = HashMap::new();
-    let mut gotos = Vec::new();
-    let mut starts = Vec::new();
-    walk(body, &mut labels, &mut gotos, &mut starts);
-    starts.sort_unstable();
-    let mut edges: Vec<(usize, usize)> = gotos
-        .iter()
-        .filter_map(|(name, at)| labels.get(name).filter(|&&l| l < *at).map(|&l| (l, *at)))
-        .collect();
-    walk_stmt_exprs(body, &mut |x| {
-        if let Expression::Call(c) = &x.node {
-            if let Expression::Identifier(id) = &c.node.callee.node {
-                if analysis::SETJMP_NAMES.contains(&id.node.name.as_str()) {
-                    // A longjmp resumes the statement holding the site, parts of which may
-                    // stand before the call in the text.
-                    let at = x.span.start;
-                    let stmt = starts
-                        .iter()
-                        .rev()
-                        .find(|&&s| s <= at)
-                        .copied()
-                        .unwrap_or(at);
-                    edges.push((stmt, end));
-                }
-            }
-        }
-    });
-    edges
-}
-
-fn has_loop(s: &Node<Statement>) -> bool {
-    match &s.node {
-        Statement::While(_) | Statement::DoWhile(_) | Statement::For(_) => true,
-        Statement::Labeled(l) => has_loop(&l.node.statement),
-        Statement::Compound(items) => items
-            .iter()
-            .any(|i| matches!(&i.node, BlockItem::Statement(s) if has_loop(s))),
-        Statement::If(i) => {
-            has_loop(&i.node.then_statement)
-                || i.node.else_statement.as_ref().is_some_and(|e| has_loop(e))
-        }
-        Statement::Switch(sw) => has_loop(&sw.node.statement),
-        _ => false,
-    }
-}
-
-fn has_label(s: &Node<Statement>) -> bool {
-    match &s.node {
-        Statement::Labeled(l) => {
-            matches!(l.node.label.node, Label::Identifier(_)) || has_label(&l.node.statement)
-        }
-        Statement::Compound(items) => items.iter().any(|i| match &i.node {
-            BlockItem::Statement(s) => has_label(s),
-            BlockItem::Declaration(_) | BlockItem::StaticAssert(_) => false,
-        }),
-        Statement::If(i) => {
-            has_label(&i.node.then_statement)
-                || i.node.else_statement.as_ref().is_some_and(|e| has_label(e))
-        }
-        Statement::Switch(sw) => has_label(&sw.node.statement),
-        Statement::While(w) => has_label(&w.node.statement),
-        Statement::DoWhile(d) => has_label(&d.node.statement),
-        Statement::For(f) => has_label(&f.node.statement),
-        _ => false,
-    }
-}
-
-/// Visits every sub-expression that is evaluated (not the operands of sizeof/_Alignof, and not
-/// inside statement expressions' statements, which are visited as expressions too).
-pub fn walk_expr<'x>(e: &'x Node<Expression>, f: &mut dyn FnMut(&'x Node<Expression>)) {
-    f(e);
-    match &e.node {
-        Expression::Member(m) => walk_expr(&m.node.expression, f),
-        Expression::Call(c) => {
-            walk_expr(&c.node.callee, f);
-            for a in &c.node.arguments {
-                walk_expr(a, f);
-            }
-        }
-        Expression::CompoundLiteral(cl) => {
-            for it in &cl.node.initializer_list {
-                walk_init(&it.node.initializer, f);
-            }
-        }
-        Expression::UnaryOperator(u) => walk_expr(&u.node.operand, f),
-        Expression::Cast(c) => walk_expr(&c.node.expression, f),
-        Expression::BinaryOperator(b) => {
-            walk_expr(&b.node.lhs, f);
-            walk_expr(&b.node.rhs, f);
-        }
-        Expression::Conditional(c) => {
-            walk_expr(&c.node.condition, f);
-            walk_expr(&c.node.then_expression, f);
-            walk_expr(&c.node.else_expression, f);
-        }
-        Expression::Comma(es) => {
-            for x in es.iter() {
-                walk_expr(x, f);
-            }
-        }
-        Expression::VaArg(v) => walk_expr(&v.node.va_list, f),
-        Expression::GenericSelection(g) => {
-            for a in &g.node.associations {
-                match &a.node {
-                    GenericAssociation::Type(t) => walk_expr(&t.node.expression, f),
-                    GenericAssociation::Default(d) => walk_expr(d, f),
-                }
-            }
-        }
-        Expression::Statement(s) => walk_stmt_exprs(s, f),
-        _ => {}
-    }
-}
-
-fn walk_init<'x>(i: &'x Node<Initializer>, f: &mut dyn FnMut(&'x Node<Expression>)) {
-    match &i.node {
-        Initializer::Expression(e) => walk_expr(e, f),
-        Initializer::List(items) => {
-            for it in items {
-                walk_init(&it.node.initializer, f);
-            }
-        }
-    }
-}
-
-fn walk_stmt_exprs<'x>(s: &'x Node<Statement>, f: &mut dyn FnMut(&'x Node<Expression>)) {
-    match &s.node {
-        Statement::Compound(items) => {
-            for it in items {
-                match &it.node {
-                    BlockItem::Statement(s) => walk_stmt_exprs(s, f),
-                    BlockItem::Declaration(d) => {
-                        for i in &d.node.declarators {
-                            if let Some(init) = &i.node.initializer {
-                                walk_init(init, f);
-                            }
-                        }
-                    }
-                    BlockItem::StaticAssert(_) => {}
-                }
-            }
-        }
-        Statement::Expression(Some(e)) => walk_expr(e, f),
-        Statement::If(i) => {
-            walk_expr(&i.node.condition, f);
-            walk_stmt_exprs(&i.node.then_statement, f);
-            if let Some(e) = &i.node.else_statement {
-                walk_stmt_exprs(e, f);
-            }
-        }
-        Statement::Switch(sw) => {
-            walk_expr(&sw.node.expression, f);
-            walk_stmt_exprs(&sw.node.statement, f);
-        }
-        Statement::While(w) => {
-            walk_expr(&w.node.expression, f);
-            walk_stmt_exprs(&w.node.statement, f);
-        }
-        Statement::DoWhile(d) => {
-            walk_stmt_exprs(&d.node.statement, f);
-            walk_expr(&d.node.expression, f);
-        }
-        Statement::For(fo) => {
-            if let ForInitializer::Expression(e) = &fo.node.initializer.node {
-                walk_expr(e, f);
-            }
-            if let Some(c) = &fo.node.condition {
-                walk_expr(c, f);
-            }
-            if let Some(c) = &fo.node.step {
-                walk_expr(c, f);
-            }
-            walk_stmt_exprs(&fo.node.statement, f);
-        }
-        Statement::Labeled(l) => walk_stmt_exprs(&l.node.statement, f),
-        Statement::Return(Some(e)) => walk_expr(e, f),
-        _ => {}
-    }
 }
 
 /// Finds the locals whose address is taken (explicitly with `&`, by array decay, or by a

@@ -50,7 +50,7 @@ pub fn entry(kind: u32, nums: &[String], strs: &[&str]) -> String {
     let id = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!(
         "static const struct {{ unsigned m, k, n, s; unsigned long long v[{n}]; char t[{nbytes}]; }} __us_meta{id} __attribute__((section(\"upstare_meta\"), used, aligned(8))) = {{ {MAGIC}, {kind}, {n}, {nbytes}, {{ {} }}, {lit} }};\n",
-        nums.iter().map(|x| format!("(unsigned long long)({x})")).collect::<Vec<_>>().join(", "),
+        nums.join(", "),
         n = nums.len(),
     )
 }

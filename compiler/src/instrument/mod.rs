@@ -13,9 +13,11 @@
 //! runtime sees its frame and refuses to unwind through it.
 
 mod analysis;
+mod counted;
 mod func;
 mod lines;
 mod meta_emit;
+mod walk;
 
 use std::collections::HashSet;
 

@@ -1,12 +1,14 @@
-/* A variable-length array: its size is known only at run time, so a frame record cannot hold it
- * and the box that would keep its address stable has no static layout. upstare-cc refuses it. */
+/* A variable-length array in a function with an update point: its size is known only at run time,
+ * so a frame record cannot hold it and a box has no static layout. upstare-cc refuses it (in a
+ * function without points it is harmless and accepted). */
 #include <stdio.h>
 
 static int sum(int n) {
     int v[n];
-    for (int i = 0; i < n; i++) v[i] = i * i;
+    int i = 0;
+    while (i < n) { v[i] = i * i; i++; }   /* not a counted loop: an update point */
     int s = 0;
-    for (int i = 0; i < n; i++) s += v[i];
+    for (int j = 0; j < n; j++) s += v[j];
     return s;
 }
 
