@@ -61,3 +61,24 @@ fn point_placement_and_records_match_expectations() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn instrumented_code_adds_no_warnings() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/warnings");
+    let work = tempfile::tempdir().expect("temp dir");
+    for flags in [
+        &["-Wall", "-Wextra", "-Werror", "-O2", "-c"][..],
+        &["-Wall", "-Wextra", "-Werror", "-O0", "-g", "-c"][..],
+    ] {
+        run(Command::new("cc")
+            .args(flags)
+            .arg(dir.join("clean.c"))
+            .arg("-o")
+            .arg(work.path().join("plain.o")));
+        run(Command::new(UPSTARE_CC)
+            .args(flags)
+            .arg(dir.join("clean.c"))
+            .arg("-o")
+            .arg(work.path().join("up.o")));
+    }
+}

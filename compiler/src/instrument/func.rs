@@ -461,7 +461,7 @@ impl<'a> FnRewriter<'a> {
             let bx = format!("__us_bx_{c}");
             let _ = write!(
                 param_boxing,
-                "__typeof__({c}) *{bx} = (__typeof__({c}) *)(__us_bv{slot} ? __us_bv{slot} : (__us_bv{slot} = __us_box(sizeof({c}), __alignof__({c})))); __builtin_memcpy((void *){bx}, &{c}, sizeof({c}));\n"
+                "__typeof__({c}) *{bx} = (__typeof__({c}) *)(__us_bv{slot} ? __us_bv{slot} : (__us_bv{slot} = __us_box(sizeof({c}), __alignof__({c})))); __builtin_memcpy((void *){bx}, (const void *)&{c}, sizeof({c}));\n"
             );
             let ty = self.lookup(pname).map(|v| v.ty.clone()).unwrap_or_default();
             self.declare(Var {
@@ -519,14 +519,20 @@ impl<'a> FnRewriter<'a> {
             self.line_of(&def.span),
             is_static(&f.specifiers),
         ));
+        // A longjmp back into this frame restores registers as they were at the setjmp: the
+        // runtime's bookkeeping must live in memory.
+        let vol = if nsetjmp > 0 { "volatile " } else { "" };
         if self.has_boxes {
-            out.push_str("char *__us_mark = __us_side_top;\n");
+            let _ = writeln!(out, "char *{vol}__us_mark = __us_side_top;");
             for i in 0..self.box_slot.len() {
-                let _ = writeln!(out, "void *__us_bv{i} = 0;");
+                let _ = writeln!(out, "void *{vol}__us_bv{i} = 0;");
             }
         }
         for i in 0..nsetjmp.max(self.sj_sites.len()) {
-            let _ = writeln!(out, "int __us_sjf{i} = 0, __us_sjv{i}; char *__us_sjm{i};");
+            let _ = writeln!(
+                out,
+                "volatile int __us_sjf{i} = 0, __us_sjv{i}; char *volatile __us_sjm{i};"
+            );
         }
         out.push_str("if (__builtin_expect(__us_pending, 0)) {\n");
         if !self.dispatch.is_empty() || entry {
@@ -572,7 +578,7 @@ impl<'a> FnRewriter<'a> {
         for v in vars {
             let _ = write!(
                 s,
-                " __builtin_memcpy((void *)&__us_rp->{0}, &{0}, sizeof {0});",
+                " __builtin_memcpy((void *)&__us_rp->{0}, (const void *)&{0}, sizeof __us_rp->{0});",
                 v.c
             );
         }
@@ -621,7 +627,7 @@ impl<'a> FnRewriter<'a> {
         for v in vars {
             let _ = write!(
                 s,
-                " __builtin_memcpy((void *)&{0}, &__us_rp->{0}, sizeof {0});",
+                " __builtin_memcpy((void *)&{0}, (const void *)&__us_rp->{0}, sizeof __us_rp->{0});",
                 v.c
             );
         }
@@ -1262,13 +1268,11 @@ impl<'a> FnRewriter<'a> {
             let name = id.node.name.clone();
             let ty = self.type_text(specs, &i.node.declarator.node, &i.node.declarator.span, id);
             // The initializer is evaluated before the name is in scope for the point code.
-            let init = i.node.initializer.as_ref().map(|init| {
-                if self.init_has_uc(init) {
-                    self.lower_initializer(init, out)
-                } else {
-                    self.initializer(init)
-                }
-            });
+            let init = i
+                .node
+                .initializer
+                .as_ref()
+                .map(|init| self.initializer(init, Some(&mut *out)));
             let c = self.fresh(&name);
             if self.boxed_decls.contains(&id.span.start) {
                 let slot = self.box_slot[&id.span.start];
@@ -1289,7 +1293,7 @@ impl<'a> FnRewriter<'a> {
                             "{spec} {} = {init};",
                             self.declarator_with_name(&i.node.declarator, id, &iv)
                         );
-                        let _ = writeln!(out, "typedef __typeof__({iv}) {tname}; {alloc} __builtin_memcpy((void *){bx}, &{iv}, sizeof({tname}));");
+                        let _ = writeln!(out, "typedef __typeof__({iv}) {tname}; {alloc} __builtin_memcpy((void *){bx}, (const void *)&{iv}, sizeof({tname}));");
                     }
                     Some(init) => {
                         let iv = format!("__us_I_{c}");
@@ -1300,7 +1304,7 @@ impl<'a> FnRewriter<'a> {
                         );
                         let _ = writeln!(
                             out,
-                            "{{ {spec} {} = {init}; __builtin_memcpy((void *){bx}, &{iv}, sizeof({tname})); }}",
+                            "{{ {spec} {} = {init}; __builtin_memcpy((void *){bx}, (const void *)&{iv}, sizeof({tname})); }}",
                             self.declarator_with_name(&i.node.declarator, id, &iv)
                         );
                     }
@@ -1450,9 +1454,14 @@ impl<'a> FnRewriter<'a> {
         found
     }
 
-    fn initializer(&mut self, init: &Node<Initializer>) -> String {
+    /// Prints an initializer. With `out`, elements holding calls that may unwind are lowered
+    /// into it first, in order, and the list refers to their temporaries.
+    fn initializer(&mut self, init: &Node<Initializer>, mut out: Option<&mut String>) -> String {
         match &init.node {
-            Initializer::Expression(e) => self.expr(e),
+            Initializer::Expression(e) => match out {
+                Some(o) if self.has_uc(e) => self.lower(e, true, o),
+                _ => self.expr(e),
+            },
             Initializer::List(items) => {
                 let mut s = String::from("{ ");
                 for it in items {
@@ -1475,55 +1484,7 @@ impl<'a> FnRewriter<'a> {
                     if !it.node.designation.is_empty() {
                         s.push_str(" = ");
                     }
-                    let t = self.initializer(&it.node.initializer);
-                    s.push_str(&t);
-                    s.push_str(", ");
-                }
-                s.push('}');
-                s
-            }
-        }
-    }
-
-    fn init_has_uc(&self, init: &Node<Initializer>) -> bool {
-        match &init.node {
-            Initializer::Expression(e) => self.has_uc(e),
-            Initializer::List(items) => items.iter().any(|i| self.init_has_uc(&i.node.initializer)),
-        }
-    }
-
-    /// An initializer holding calls that may unwind: every element is computed first (in
-    /// order) into temporaries.
-    fn lower_initializer(&mut self, init: &Node<Initializer>, out: &mut String) -> String {
-        match &init.node {
-            Initializer::Expression(e) => self.lower(e, true, out),
-            Initializer::List(items) => {
-                let mut s = String::from("{ ");
-                for it in items {
-                    for d in &it.node.designation {
-                        match &d.node {
-                            Designator::Index(e) => {
-                                let t = self.expr(e);
-                                let _ = write!(s, "[{t}]");
-                            }
-                            Designator::Member(m) => {
-                                let _ = write!(s, ".{}", m.node.name);
-                            }
-                            Designator::Range(r) => {
-                                let a = self.expr(&r.node.from);
-                                let b = self.expr(&r.node.to);
-                                let _ = write!(s, "[{a} ... {b}]");
-                            }
-                        }
-                    }
-                    if !it.node.designation.is_empty() {
-                        s.push_str(" = ");
-                    }
-                    let t = if self.init_has_uc(&it.node.initializer) {
-                        self.lower_initializer(&it.node.initializer, out)
-                    } else {
-                        self.initializer(&it.node.initializer)
-                    };
+                    let t = self.initializer(&it.node.initializer, out.as_deref_mut());
                     s.push_str(&t);
                     s.push_str(", ");
                 }
@@ -1610,7 +1571,7 @@ impl<'a> FnRewriter<'a> {
             }
             Expression::CompoundLiteral(cl) => {
                 let items = Node::new(Initializer::List(cl.node.initializer_list.clone()), e.span);
-                let init = self.initializer(&items);
+                let init = self.initializer(&items, None);
                 format!("(({}){init})", self.text(&cl.node.type_name.span))
             }
             Expression::SizeOfVal(v) => {
@@ -1787,7 +1748,7 @@ impl<'a> FnRewriter<'a> {
                     return format!("({a} ? {b} : {d})");
                 }
                 let ty = if want {
-                    Some(format!("__typeof__((0, {}))", self.expr(e)))
+                    Some(format!("__typeof__(((void)0, {}))", self.expr(e)))
                 } else {
                     None
                 };
@@ -1916,7 +1877,7 @@ impl<'a> FnRewriter<'a> {
             CallKind::Unwinds => {
                 if want {
                     let t = self.new_temp();
-                    let ty = format!("__typeof__((0, {call}))");
+                    let ty = format!("__typeof__(((void)0, {call}))");
                     let _ = writeln!(out, "{ty} {t};");
                     self.declare_temp(&t, &ty);
                     self.call_point(out, &call, Some(&t), &callee, span);

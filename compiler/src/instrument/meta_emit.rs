@@ -135,7 +135,7 @@ pub fn point_entry(
     let mut strs: Vec<&str> = vec![func, key, file];
     for (c, name, ty, flags) in locals {
         nums.push(format!("__builtin_offsetof(struct __us_r, {c})"));
-        nums.push(format!("sizeof({c})"));
+        nums.push(format!("sizeof(((struct __us_r *)0)->{c})"));
         nums.push(flags.to_string());
         strs.push(name);
         strs.push(ty);

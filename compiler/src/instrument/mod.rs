@@ -35,13 +35,20 @@ pub struct Options {
 }
 
 /// The runtime ABI, pasted at the top of every instrumented unit.
+///
+/// The pragmas silence warnings about what the instrumenter writes (labels only a rebuild jumps
+/// to, records of uninitialised locals, parameters that restore code writes and gcc therefore
+/// calls clobbered by longjmp), and `-Wimplicit-fallthrough`, whose `/* fall through */`
+/// comments the preprocessed text no longer has, so that `-Werror` builds keep working.
 const ABI: &str = include_str!("../../../runtime/include/upstare_rt.h");
 
 const PROLOGUE: &str = "#pragma GCC diagnostic ignored \"-Wunused-label\"\n\
 #pragma GCC diagnostic ignored \"-Wunused-variable\"\n\
 #pragma GCC diagnostic ignored \"-Wunused-but-set-variable\"\n\
 #pragma GCC diagnostic ignored \"-Wmaybe-uninitialized\"\n\
-#pragma GCC diagnostic ignored \"-Wuninitialized\"\n";
+#pragma GCC diagnostic ignored \"-Wuninitialized\"\n\
+#pragma GCC diagnostic ignored \"-Wimplicit-fallthrough\"\n\
+#pragma GCC diagnostic ignored \"-Wclobbered\"\n";
 
 /// Instruments one preprocessed unit: returns the C text to hand to `cc -x cpp-output`, or the
 /// diagnostics that stop the unit from being compiled. Warnings come back with the text.
