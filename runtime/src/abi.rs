@@ -43,7 +43,7 @@ fn describe(fd: *const UsFn) -> String {
 
 /// Slow path of an update point: 1 when this thread must unwind now.
 #[no_mangle]
-pub extern "C" fn __us_point(_fn: *const UsFn, _point: c_uint) -> c_int {
+pub extern "C" fn __us_point(fd: *const UsFn, point: c_uint) -> c_int {
     guard(|| {
         let ctx = current();
         // SAFETY: a non-null `ctx` is this thread's live context.
@@ -56,7 +56,7 @@ pub extern "C" fn __us_point(_fn: *const UsFn, _point: c_uint) -> c_int {
             return 0;
         }
         c.in_runtime.set(true);
-        let unwind = unwind_now(c);
+        let unwind = unwind_now(c, fd, point);
         c.in_runtime.set(false);
         if unwind {
             // SAFETY: `unwinding` points to this thread's `__us_unwinding`.
@@ -66,14 +66,23 @@ pub extern "C" fn __us_point(_fn: *const UsFn, _point: c_uint) -> c_int {
     })
 }
 
-/// After k failed walks in a row a thread skips the walk at its next 2^k - 1 points, k <= this.
+/// After k failed walks in a row at one point, a thread skips the walk at its next 2^k - 1
+/// visits of that point, k <= this.
 const MAX_WALK_BACKOFF_LOG2: u32 = 8;
 
-fn unwind_now(c: &crate::thread::ThreadCtx) -> bool {
+fn unwind_now(c: &crate::thread::ThreadCtx, fd: *const UsFn, point: c_uint) -> bool {
     // SAFETY: `rebuilding` points to this thread's `__us_rebuilding`.
     let rebuilding = unsafe { *c.rebuilding } != 0;
     if !coord::on_point() || !c.registered || c.blocked || rebuilding {
         return false;
+    }
+    // The backoff holds only at the point where the walk last said no (a comparator's loop
+    // called by qsort); any other point walks at once, so a thread that left the callback
+    // unwinds at its next point.
+    let here = (fd as usize, point);
+    if c.walk_refused_at.get() != here {
+        c.walk_skip.set(0);
+        c.walk_failures.set(0);
     }
     if c.walk_skip.get() > 0 {
         c.walk_skip.set(c.walk_skip.get() - 1);
@@ -84,10 +93,12 @@ fn unwind_now(c: &crate::thread::ThreadCtx) -> bool {
         let f = (c.walk_failures.get() + 1).min(MAX_WALK_BACKOFF_LOG2);
         c.walk_failures.set(f);
         c.walk_skip.set((1 << f) - 1);
+        c.walk_refused_at.set(here);
         coord::check_deadline();
         return false;
     }
     c.walk_failures.set(0);
+    c.walk_refused_at.set((0, 0));
     coord::try_arrive()
 }
 

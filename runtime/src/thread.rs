@@ -50,6 +50,8 @@ pub struct ThreadCtx {
     /// so that a comparator called a million times by qsort does not walk a million times).
     pub walk_skip: Cell<u32>,
     pub walk_failures: Cell<u32>,
+    /// The point (descriptor address, index) where the walk last said "not now".
+    pub walk_refused_at: Cell<(usize, u32)>,
 }
 
 thread_local! {
@@ -114,6 +116,7 @@ pub fn current_or_init() -> *mut ThreadCtx {
         blocked: false,
         in_runtime: Cell::new(false),
         walk_skip: Cell::new(0),
+        walk_refused_at: Cell::new((0, 0)),
         walk_failures: Cell::new(0),
     }));
     CTX.with(|c| c.set(ctx));

@@ -17,7 +17,7 @@ use lang_c::ast::*;
 use lang_c::span::{Node, Span};
 use lang_c::visit::{self, Visit};
 
-use super::counted::{counted_for, NameKind};
+use super::counted::{counted_for, counted_while, NameKind};
 use super::lines::LineMap;
 
 /// How a call behaves with respect to unwinding.
@@ -407,7 +407,8 @@ fn uncounted_loop(
     let kind = |n: &str| names.kind(n, array_typedefs);
     let sub = |x: &Node<Statement>| uncounted_loop(x, names, array_typedefs);
     match &s.node {
-        Statement::While(_) | Statement::DoWhile(_) => true,
+        Statement::DoWhile(_) => true,
+        Statement::While(w) => !counted_while(&w.node, &kind) || sub(&w.node.statement),
         Statement::For(f) => !counted_for(&f.node, &kind) || sub(&f.node.statement),
         Statement::Labeled(l) => sub(&l.node.statement),
         Statement::Compound(items) => items

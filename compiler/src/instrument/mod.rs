@@ -102,7 +102,13 @@ pub fn instrument(
                 edits.push((ext.span.start, ext.span.end, format!("{}{after}", r.text)));
             }
         } else {
-            let fm = meta_emit::function_entry(&source_name, &name, 0, origin.line, false);
+            let fm = meta_emit::function_entry(
+                &source_name,
+                &name,
+                0,
+                origin.line,
+                has_internal_linkage(&def.node.specifiers),
+            );
             if is_main {
                 // Renamed, so that the runtime's `main` starts it; C's implicit `return 0` of
                 // main does not hold for another name.
@@ -189,6 +195,10 @@ fn after_marker(lines: &LineMap, offset: usize) -> String {
         meta_emit::c_string(o.file),
         " ".repeat(o.column.saturating_sub(1) as usize)
     )
+}
+
+fn has_internal_linkage(specs: &[lang_c::span::Node<DeclarationSpecifier>]) -> bool {
+    specs.iter().any(|s| matches!(&s.node, DeclarationSpecifier::StorageClass(c) if c.node == StorageClassSpecifier::Static))
 }
 
 fn is_variadic(d: &Declarator) -> bool {

@@ -6,7 +6,7 @@
 static int sum(int n) {
     int v[n];
     int i = 0;
-    while (i < n) { v[i] = i * i; i++; }   /* not a counted loop: an update point */
+    while (i < n) { v[i] = i * i; printf("%d\n", v[i]); i++; }   /* a call: an update point */
     int s = 0;
     for (int j = 0; j < n; j++) s += v[j];
     return s;

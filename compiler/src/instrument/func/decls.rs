@@ -486,7 +486,3 @@ pub(super) fn top_const_spans(specs: &[Node<DeclarationSpecifier>], d: &Declarat
     }
     out
 }
-
-pub(super) fn is_static(specs: &[Node<DeclarationSpecifier>]) -> bool {
-    specs.iter().any(|s| matches!(&s.node, DeclarationSpecifier::StorageClass(c) if c.node == StorageClassSpecifier::Static))
-}

@@ -30,7 +30,7 @@ mod points;
 mod prescan;
 mod stmts;
 
-use decls::{is_static, top_const_spans};
+use decls::top_const_spans;
 use exprs::assign_temp;
 use points::back_edges;
 use prescan::BoxFinder;
@@ -500,7 +500,7 @@ impl<'a> FnRewriter<'a> {
             &name,
             self.npoints,
             self.line_of(&def.span),
-            is_static(&f.specifiers),
+            super::has_internal_linkage(&f.specifiers),
         ));
         // A longjmp back into this frame restores registers as they were at the setjmp: the
         // runtime's bookkeeping must live in memory.

@@ -139,8 +139,13 @@ impl FnRewriter<'_> {
                 } else {
                     let c = self.expr(&w.node.expression);
                     let _ = write!(out, "while ({c}) ");
+                    let point = !self.counted_while(&w.node);
+                    if !point {
+                        // Keep loop numbers stable: a loop without a point still has its number.
+                        self.loops += 1;
+                    }
                     self.cont.push(None);
-                    self.body(&w.node.statement, out, true);
+                    self.body(&w.node.statement, out, point);
                     self.cont.pop();
                 }
                 self.loop_spans.pop();
@@ -325,13 +330,23 @@ impl FnRewriter<'_> {
         out.push_str("}\n");
     }
 
-    /// Whether this `for` loop needs no point of its own (see `counted::counted_for`).
-    pub(super) fn counted_loop(&self, f: &ForStatement) -> bool {
-        counted::counted_for(f, &|name| match self.lookup(name) {
+    /// What a name in a loop header is here (for `counted`).
+    fn name_kind(&self, name: &str) -> NameKind {
+        match self.lookup(name) {
             Some(v) if v.boxed => NameKind::Addressed,
             Some(v) if v.saved => NameKind::PlainLocal,
             _ => NameKind::NonLocal,
-        })
+        }
+    }
+
+    /// Whether this `for` loop needs no point of its own (see `counted::counted_for`).
+    pub(super) fn counted_loop(&self, f: &ForStatement) -> bool {
+        counted::counted_for(f, &|name| self.name_kind(name))
+    }
+
+    /// Whether this `while` loop needs no point of its own (see `counted::counted_while`).
+    fn counted_while(&self, w: &WhileStatement) -> bool {
+        counted::counted_while(w, &|name| self.name_kind(name))
     }
 
     pub(super) fn return_stmt(&mut self, e: Option<&Node<Expression>>, out: &mut String) {

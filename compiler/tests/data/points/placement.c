@@ -17,6 +17,12 @@ static int scan(const int *a, int key) {              /* while loop: loop#1 */
     return i;
 }
 
+static void insert_sorted(int *a, int n, int v) {     /* counted while (j falls to 0): no point */
+    int j = n - 1;
+    while (j >= 0 && a[j] > v) { a[j + 1] = a[j]; j--; }
+    a[j + 1] = v;
+}
+
 static int fact(int n) { return n <= 1 ? 1 : n * fact(n - 1); }   /* recursive: entry */
 
 static int is_even(int n);
@@ -26,7 +32,8 @@ static int is_even(int n) { return n == 0 ? 1 : is_odd(n - 1); }
 static int calls_out(int x) { return external(leaf(x)); }         /* unknown call: entry */
 
 int main(void) {
-    int a[8] = {5, 3, 8, 1, 9, 2, 7, 4};
+    int a[9] = {1, 3, 5, 7, 9, 11, 13, 15};
+    insert_sorted(a, 8, 6);
     for (int i = 0; i < 8; i++) printf("%d\n", leaf(a[i]));     /* loop with a call: point */
     printf("%ld %d %d %d %d\n", sum_squares(a, 8), scan(a, 9), fact(5), is_odd(7), calls_out(1));
     return 0;
