@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Deterministic benchmark: instructions executed (valgrind --tool=callgrind) by the plain gcc -O2
-# build and the upstare-cc -O2 build of bench/c/*.c and of Lua running bench/lua/*.lua, and their
+# build and the upstare-cc -O2 build of bench/c/*.c and of Lua running bench/lua/fib24.lua and
+# e2e/data/lua/bench_fannkuch.lua (n = 7), and their
 # ratio. Unlike bench/run.sh it does not depend on how busy the machine is. Needs valgrind and
 # python3 (to read `cargo metadata`). Not run in CI.
 set -euo pipefail
@@ -36,6 +37,6 @@ done
 printf "%-28s %14s %14s %8s\n" benchmark "gcc -O2" "upstare-cc" ratio
 row "sort" "$work/sort-plain" -- "$work/sort-upstare"
 row "fib(27)" "$work/fib-plain" 27 -- "$work/fib-upstare" 27
-for s in bench/lua/*.lua; do
-    row "lua $(basename "$s" .lua)" "$work/lua-plain/lua" "$s" -- "$work/lua-upstare/lua" "$s"
-done
+row "lua fib24" "$work/lua-plain/lua" bench/lua/fib24.lua -- "$work/lua-upstare/lua" bench/lua/fib24.lua
+fk=e2e/data/lua/bench_fannkuch.lua
+row "lua fannkuch(7)" "$work/lua-plain/lua" "$fk" 7 -- "$work/lua-upstare/lua" "$fk" 7

@@ -194,41 +194,12 @@ fn conjuncts(e: &Node<Expression>) -> Vec<&Node<Expression>> {
 /// How many expressions in `s` assign or step `name`.
 fn assignments(s: &Node<Statement>, name: &str) -> usize {
     let mut n = 0;
-    let target = |e: &Node<Expression>| matches!(&e.node, Expression::Identifier(id) if id.node.name == name);
-    walk_stmt_exprs(s, &mut |x| match &x.node {
-        Expression::UnaryOperator(u)
-            if u.node.operator.node != UnaryOperator::Address && target(&u.node.operand) =>
+    walk_stmt_exprs(s, &mut |x| {
+        if written(x)
+            .is_some_and(|t| matches!(&t.node, Expression::Identifier(id) if id.node.name == name))
         {
-            if matches!(
-                u.node.operator.node,
-                UnaryOperator::PostIncrement
-                    | UnaryOperator::PreIncrement
-                    | UnaryOperator::PostDecrement
-                    | UnaryOperator::PreDecrement
-            ) {
-                n += 1;
-            }
+            n += 1;
         }
-        Expression::BinaryOperator(b) if target(&b.node.lhs) => {
-            use BinaryOperator::*;
-            if matches!(
-                b.node.operator.node,
-                Assign
-                    | AssignMultiply
-                    | AssignDivide
-                    | AssignModulo
-                    | AssignPlus
-                    | AssignMinus
-                    | AssignShiftLeft
-                    | AssignShiftRight
-                    | AssignBitwiseAnd
-                    | AssignBitwiseXor
-                    | AssignBitwiseOr
-            ) {
-                n += 1;
-            }
-        }
-        _ => {}
     });
     n
 }
@@ -254,30 +225,30 @@ fn has_continue_or_goto(s: &Node<Statement>) -> bool {
 
 /// Whether a statement has a label, or assigns (or increments) one of `names` directly.
 fn assigns_or_jumps(s: &Node<Statement>, names: &[String]) -> bool {
-    if let Statement::Labeled(l) = &s.node {
-        if matches!(l.node.label.node, Label::Identifier(_)) {
-            return true;
-        }
-    }
+    let named = |e: &Node<Expression>| matches!(&e.node, Expression::Identifier(id) if names.contains(&id.node.name));
     let mut found = false;
-    let target = |e: &Node<Expression>| matches!(&e.node, Expression::Identifier(id) if names.contains(&id.node.name));
-    walk_stmt_exprs(s, &mut |x| match &x.node {
-        Expression::UnaryOperator(u) => {
-            if matches!(
-                u.node.operator.node,
-                UnaryOperator::PostIncrement
-                    | UnaryOperator::PreIncrement
-                    | UnaryOperator::PostDecrement
-                    | UnaryOperator::PreDecrement
-                    | UnaryOperator::Address
-            ) && target(&u.node.operand)
-            {
-                found = true;
-            }
-        }
+    walk_stmt_exprs(s, &mut |x| {
+        let addressed = matches!(&x.node, Expression::UnaryOperator(u)
+            if u.node.operator.node == UnaryOperator::Address && named(&u.node.operand));
+        found |= addressed || written(x).is_some_and(named);
+    });
+    found || has_label(s)
+}
+
+/// The operand an expression writes: of `++`, `--` and every assignment operator.
+fn written(x: &Node<Expression>) -> Option<&Node<Expression>> {
+    match &x.node {
+        Expression::UnaryOperator(u) => matches!(
+            u.node.operator.node,
+            UnaryOperator::PostIncrement
+                | UnaryOperator::PreIncrement
+                | UnaryOperator::PostDecrement
+                | UnaryOperator::PreDecrement
+        )
+        .then_some(&*u.node.operand),
         Expression::BinaryOperator(b) => {
             use BinaryOperator::*;
-            if matches!(
+            matches!(
                 b.node.operator.node,
                 Assign
                     | AssignMultiply
@@ -290,14 +261,11 @@ fn assigns_or_jumps(s: &Node<Statement>, names: &[String]) -> bool {
                     | AssignBitwiseAnd
                     | AssignBitwiseXor
                     | AssignBitwiseOr
-            ) && target(&b.node.lhs)
-            {
-                found = true;
-            }
+            )
+            .then_some(&*b.node.lhs)
         }
-        _ => {}
-    });
-    found || has_label(s)
+        _ => None,
+    }
 }
 
 fn has_loop(s: &Node<Statement>) -> bool {
