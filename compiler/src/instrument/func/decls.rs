@@ -146,17 +146,7 @@ impl FnRewriter<'_> {
             if let DeclarationSpecifier::TypeSpecifier(t) = &s.node {
                 if let TypeSpecifier::Enum(en) = &t.node {
                     for e in &en.node.enumerators {
-                        let n = e.node.identifier.node.name.clone();
-                        self.declare(Var {
-                            src: n.clone(),
-                            c: n,
-                            boxed: false,
-                            saved: false,
-                            ty: String::new(),
-                            flags: 0,
-                            decl: None,
-                            live_until: None,
-                        });
+                        self.declare_unsaved(e.node.identifier.node.name.clone());
                     }
                 }
             }
@@ -190,16 +180,7 @@ impl FnRewriter<'_> {
                         );
                         out.push_str(&meta_emit::global_entry(&key, &n, &ty, &n, 2));
                     }
-                    self.declare(Var {
-                        src: n.clone(),
-                        c: n,
-                        boxed: false,
-                        saved: false,
-                        ty: String::new(),
-                        flags: 0,
-                        decl: None,
-                        live_until: None,
-                    });
+                    self.declare_unsaved(n);
                 }
             }
             return;

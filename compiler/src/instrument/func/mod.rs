@@ -205,6 +205,21 @@ impl<'a> FnRewriter<'a> {
         self.scopes.last_mut().expect("scope").push(v);
     }
 
+    /// A name that shadows outer locals but is not saved: an enumerator, a static or extern
+    /// local, a typedef.
+    fn declare_unsaved(&mut self, name: String) {
+        self.declare(Var {
+            src: name.clone(),
+            c: name,
+            boxed: false,
+            saved: false,
+            ty: String::new(),
+            flags: 0,
+            decl: None,
+            live_until: None,
+        });
+    }
+
     fn lookup(&self, name: &str) -> Option<&Var> {
         self.scopes
             .iter()
