@@ -11,6 +11,7 @@
 //! blocking-call wrappers beyond `pthread_join`.
 
 mod abi;
+mod blocking;
 mod coord;
 mod records;
 mod side;
