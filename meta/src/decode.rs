@@ -13,7 +13,7 @@ use crate::error::MetaError;
 use crate::ids::{FuncId, Table};
 use crate::model::{
     Field, FieldLayout, Function, FunctionFlags, Global, GlobalFlags, Local, LocalFlags, Module,
-    Point, PointKey, Type, Unit,
+    Point, PointKey, Type, Typedef, Unit,
 };
 use crate::FORMAT_VERSION;
 
@@ -26,6 +26,7 @@ pub(crate) const KIND_TYPE: u32 = 2;
 pub(crate) const KIND_GLOBAL: u32 = 3;
 pub(crate) const KIND_FUNCTION: u32 = 4;
 pub(crate) const KIND_POINT: u32 = 5;
+pub(crate) const KIND_TYPEDEF: u32 = 6;
 
 /// One entry as laid out in the section, before interpretation.
 struct RawEntry<'a> {
@@ -156,6 +157,7 @@ fn kind_name(kind: u32) -> Option<&'static str> {
         KIND_GLOBAL => "global",
         KIND_FUNCTION => "function",
         KIND_POINT => "point",
+        KIND_TYPEDEF => "typedef",
         _ => return None,
     })
 }
@@ -345,6 +347,16 @@ fn build(raw: &[RawEntry<'_>]) -> Result<Module, MetaError> {
                     .parse()
                     .map_err(|err| e.invalid(format!("{err}")))?;
                 raw_points.push((e, key, locals));
+            }
+            KIND_TYPEDEF => {
+                e.expect(0, (2, 0), (3, 0), "")?;
+                m.typedefs.push(Typedef {
+                    name: e.strings[0].into(),
+                    file: e.strings[1].into(),
+                    target: e.strings[2].into(),
+                    size: e.numbers[0],
+                    align: e.numbers[1],
+                });
             }
             // `entries` only lets known kinds through.
             _ => {

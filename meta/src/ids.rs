@@ -47,6 +47,8 @@ ids! {
     UnitId;
     /// A type (struct, union, enum or typedef).
     TypeId;
+    /// A typedef of a user file (a `typedef` entry).
+    TypedefId;
     /// A global variable or static local.
     GlobalId;
     /// An instrumented function.

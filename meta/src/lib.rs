@@ -1,12 +1,14 @@
 //! Reading the metadata upstare-cc records in every object, executable and update module.
 //!
 //! The compiler emits the `upstare_meta` section as C data (see `FORMAT.md`); this crate decodes
-//! it into a [`Module`] of typed tables (units, types, globals, functions, points) addressed by
+//! it into a [`Module`] of typed tables (units, types, typedefs, globals, functions, points) addressed by
 //! typed ids, and renders it for `upstare-cc --dump-meta`. It reads either an ELF file (`.o`,
 //! executable or `.so`) or the raw bytes of the section (the runtime reads its own from memory).
 //!
-//! It knows nothing of C parsing, processes or the update language, and it never computes a
-//! layout: every size, alignment and offset here was computed by the C compiler.
+//! [`ctype`] reads the C type text the metadata holds (`int *`, `size_t`, `struct conn`) into
+//! [`CType`]s, so that two versions' types can be compared. The crate knows nothing of
+//! processes or the update language, and it never computes a layout: every size, alignment and
+//! offset here was computed by the C compiler (only scalar sizes are fixed by the x86-64 ABI).
 //!
 //! ```
 //! # fn demo(bytes: &[u8]) -> Result<(), upstare_meta::MetaError> {
@@ -18,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod ctype;
 mod decode;
 mod elf;
 mod error;
@@ -27,11 +30,12 @@ mod render;
 #[cfg(test)]
 mod testenc;
 
+pub use ctype::CType;
 pub use error::MetaError;
-pub use ids::{FuncId, GlobalId, Id, PointId, Table, TypeId, UnitId};
+pub use ids::{FuncId, GlobalId, Id, PointId, Table, TypeId, TypedefId, UnitId};
 pub use model::{
     Callee, Field, FieldLayout, Function, FunctionFlags, Global, GlobalFlags, Local, LocalFlags,
-    Module, Point, PointKey, Type, Unit,
+    Module, Point, PointKey, Type, Typedef, Unit,
 };
 pub use render::{render_json, render_text};
 

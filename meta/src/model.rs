@@ -10,13 +10,16 @@ use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
 
-use crate::ids::{FuncId, GlobalId, PointId, Table, TypeId, UnitId};
+use crate::ids::{FuncId, GlobalId, PointId, Table, TypeId, TypedefId, UnitId};
 
 /// All metadata of one module, in section order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Module {
     pub units: Table<UnitId, Unit>,
     pub types: Table<TypeId, Type>,
+    /// Left out of the JSON form when empty, so modules without typedefs read as before.
+    #[serde(skip_serializing_if = "Table::is_empty")]
+    pub typedefs: Table<TypedefId, Typedef>,
     pub globals: Table<GlobalId, Global>,
     pub functions: Table<FuncId, Function>,
     pub points: Table<PointId, Point>,
@@ -45,6 +48,15 @@ impl Module {
         self.types
             .iter()
             .find(|(_, t)| t.name == name)
+            .map(|(id, _)| id)
+    }
+
+    /// The typedef `name`, preferring the one of source file `file` when given (typedefs of
+    /// different files may share a name), else the first.
+    pub fn find_typedef(&self, file: Option<&str>, name: &str) -> Option<TypedefId> {
+        let named = || self.typedefs.iter().filter(move |(_, t)| t.name == name);
+        file.and_then(|file| named().find(|(_, t)| t.file == file))
+            .or_else(|| named().next())
             .map(|(id, _)| id)
     }
 
@@ -77,6 +89,18 @@ pub struct Type {
     pub size: u64,
     pub align: u64,
     pub fields: Vec<Field>,
+}
+
+/// A file-scope `typedef` of a user file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Typedef {
+    pub name: String,
+    /// The source file that declares it.
+    pub file: String,
+    /// The declaration with the name removed: `unsigned long`, `struct node *`, `int (*)(int)`.
+    pub target: String,
+    pub size: u64,
+    pub align: u64,
 }
 
 /// One field of a struct or union.

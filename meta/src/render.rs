@@ -1,7 +1,7 @@
 //! The readable forms of a [`Module`] printed by `upstare-cc --dump-meta`.
 //!
 //! The text form is line-oriented and stable (tests compare it byte for byte): one line per
-//! unit, type, global and function, indented lines for fields, points and locals, entries in
+//! unit, type, typedef, global and function, indented lines for fields, points and locals, entries in
 //! section order, points under their function in index order, flags as words. The JSON form is
 //! the serde serialisation of the model; ids are positions in the tables.
 
@@ -38,9 +38,14 @@ fn flags(list: &[(bool, &str)]) -> String {
 }
 
 fn write_text(out: &mut String, m: &Module) -> std::fmt::Result {
+    // Typedefs are counted only when there are some, so older dumps read the same.
+    let typedefs = match m.typedefs.len() {
+        0 => String::new(),
+        n => format!("{}, ", plural(n, "typedef")),
+    };
     writeln!(
         out,
-        "# upstare metadata: {}, {}, {}, {}, {}",
+        "# upstare metadata: {}, {}, {typedefs}{}, {}, {}",
         plural(m.units.len(), "unit"),
         plural(m.types.len(), "type"),
         plural(m.globals.len(), "global"),
@@ -70,6 +75,13 @@ fn write_text(out: &mut String, m: &Module) -> std::fmt::Result {
                 )?,
             }
         }
+    }
+    for (_, t) in m.typedefs.iter() {
+        writeln!(
+            out,
+            "typedef {}: {}, file {}, size {}, align {}",
+            t.name, t.target, t.file, t.size, t.align
+        )?;
     }
     for (_, g) in m.globals.iter() {
         let fl = flags(&[

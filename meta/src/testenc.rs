@@ -2,7 +2,9 @@
 //! generates), and the decoder's unit tests: well-formed sections decode to the expected model,
 //! corrupt ones give the expected error and never panic.
 
-use crate::decode::{KIND_FUNCTION, KIND_GLOBAL, KIND_POINT, KIND_TYPE, KIND_UNIT, MAGIC};
+use crate::decode::{
+    KIND_FUNCTION, KIND_GLOBAL, KIND_POINT, KIND_TYPE, KIND_TYPEDEF, KIND_UNIT, MAGIC,
+};
 use crate::{render_text, Callee, FieldLayout, MetaError, Module, PointKey};
 
 /// Encodes one entry as FORMAT.md lays it out, padded to 8 bytes.
@@ -165,6 +167,8 @@ fn wrong_counts_are_reported() {
         entry(KIND_TYPE, &[8, 4], &["struct s"]),
         entry(KIND_POINT, &[0, 1, 0, 1, 3], &["f", "entry", "a.c"]),
         entry(KIND_GLOBAL, &[4, 4], &["k", "n", "int"]),
+        entry(KIND_TYPEDEF, &[8, 8], &["name", "a.c"]),
+        entry(KIND_TYPEDEF, &[8], &["name", "a.c", "long"]),
         // A function declaring two points of which the section holds one.
         [
             entry(KIND_FUNCTION, &[2, 1, 0], &["a.c", "f"]),
@@ -272,4 +276,60 @@ fn json_names_fields_plainly() {
         v["types"][0]["fields"][1]["layout"],
         serde_json::json!({"bits": {"width": 3}})
     );
+}
+
+#[test]
+fn typedefs_decode_render_and_serialise() {
+    let mut s = sample();
+    s.extend(entry(
+        KIND_TYPEDEF,
+        &[8, 8],
+        &["handler", "demo.c", "int (*)(int)"],
+    ));
+    s.extend(entry(
+        KIND_TYPEDEF,
+        &[4, 4],
+        &["u32", "demo.c", "unsigned int"],
+    ));
+    let m = Module::from_section(&s).unwrap();
+    assert_eq!(m.typedefs.len(), 2);
+    let id = m.find_typedef(Some("demo.c"), "u32").unwrap();
+    assert_eq!(
+        m.typedefs[id],
+        crate::Typedef {
+            name: "u32".into(),
+            file: "demo.c".into(),
+            target: "unsigned int".into(),
+            size: 4,
+            align: 4
+        }
+    );
+    assert_eq!(m.find_typedef(None, "u32"), Some(id));
+    assert_eq!(m.find_typedef(Some("other.c"), "u32"), Some(id));
+    assert_eq!(m.find_typedef(None, "nothing"), None);
+    assert_eq!(
+        m.resolve(&crate::ctype::parse("u32 *")),
+        crate::CType::Pointer(Box::new(crate::CType::Int {
+            bytes: 4,
+            signed: false
+        }))
+    );
+    let text = render_text(&m);
+    assert!(
+        text.starts_with(
+            "# upstare metadata: 1 unit, 1 type, 2 typedefs, 1 global, 1 function, 2 points\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(
+        "\ntypedef handler: int (*)(int), file demo.c, size 8, align 8\ntypedef u32: unsigned int, file demo.c, size 4, align 4\nglobal limit"
+    ));
+    let v: serde_json::Value = serde_json::from_str(&crate::render_json(&m)).unwrap();
+    assert_eq!(v["typedefs"][1]["target"], "unsigned int");
+    // Without typedefs the JSON form has no `typedefs` member, as before typedefs existed.
+    let v: serde_json::Value = serde_json::from_str(&crate::render_json(
+        &Module::from_section(&sample()).unwrap(),
+    ))
+    .unwrap();
+    assert!(v.get("typedefs").is_none());
 }
