@@ -1,4 +1,7 @@
-//! The `.upd` update-spec language: grammar, AST, checking against two versions' metadata.
-//!
-//! Not built yet: this crate holds its place in the layering (issue "The .upd language").
-//! It will know nothing of machine code; the JIT consumes its checked representation.
+//! The `.upd` update-spec language.
+pub mod ast;
+mod diag;
+mod parse;
+
+pub use diag::{did_you_mean, render, suggest, Code, Diagnostic, Label, Severity};
+pub use parse::parse;
