@@ -5,14 +5,21 @@
 //! language (`upstare-dsl`). Each subcommand lives in its own module.
 
 mod check;
+mod control;
 mod diff;
+mod status;
+mod update;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "upstare", version, about = "Live updates of running C programs")]
+#[command(
+    name = "upstare",
+    version,
+    about = "Live updates of running C programs"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -20,6 +27,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Move a running program to a new version.
+    Update(update::Args),
+    /// Show a running program's version and threads.
+    Status(status::Args),
     /// Check an update spec against the old and new versions.
     Check(check::Args),
     /// Print a draft spec: every change between two versions, the default chosen, TODOs.
@@ -29,6 +40,8 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
+        Cmd::Update(a) => update::run(a),
+        Cmd::Status(a) => status::run(a),
         Cmd::Check(a) => check::run(a),
         Cmd::Diff(a) => diff::run(a),
     }

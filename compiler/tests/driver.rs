@@ -215,7 +215,7 @@ fn make_builds_an_updatable_program() {
 
 /// Needs the instrumenter and the runtime archive (for its list of wrapped functions).
 #[test]
-fn update_module_exports_only_its_root() {
+fn update_module_exports_only_its_root_and_tables() {
     let s = Sandbox::new();
     two_file_project(&s);
     ok(s.real(&["-O2", "-shared", "-o", "v2.so", "main.c", "util.c"]));
@@ -224,7 +224,7 @@ fn update_module_exports_only_its_root() {
         .lines()
         .filter_map(|l| l.split_whitespace().nth(2))
         .collect();
-    assert_eq!(names, ["__us_main"], "{defined}");
+    assert_eq!(names, ["__us_main", "__us_module_tables"], "{defined}");
     // `scaled` is extern across the module's units but local to the module.
     let all = ok(s.run("nm", &["v2.so"]));
     assert!(all.lines().any(|l| l.ends_with(" t scaled")), "{all}");

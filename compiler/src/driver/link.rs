@@ -61,7 +61,7 @@ pub const RUNTIME_SYSTEM_LIBS: &[&str] = &[
 /// The only symbols an update module exports: the new version's root function, which the
 /// runtime looks up with `dlsym` to rebuild the main thread. Add here what the runtime needs to
 /// find in a module by name; nothing else should be visible.
-pub const MODULE_EXPORTS: &[&str] = &["__us_main"];
+pub const MODULE_EXPORTS: &[&str] = &["__us_main", "__us_module_tables"];
 
 /// True for a runtime symbol that update modules may reference.
 fn is_runtime_export(name: &str) -> bool {
@@ -181,6 +181,7 @@ mod tests {
                 "{",
                 "  global:",
                 "    __us_main;",
+                "    __us_module_tables;",
                 "  local:",
                 "    *;",
                 "};"

@@ -13,6 +13,7 @@ pub const KIND_TYPE: u32 = 2;
 pub const KIND_GLOBAL: u32 = 3;
 pub const KIND_FUNCTION: u32 = 4;
 pub const KIND_POINT: u32 = 5;
+pub const KIND_TYPEDEF: u32 = 6;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -142,3 +143,38 @@ pub fn point_entry(
     }
     entry(KIND_POINT, &nums, &strs)
 }
+
+/// An `upstare_addr` entry (meta/FORMAT.md): `addr` is a C address constant of the object.
+pub fn addr_entry(kind: u32, addr: &str, key: &str, file: &str) -> String {
+    let id = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "static struct __us_addr __us_addr{id} __attribute__((section(\"upstare_addr\"), used, aligned(8))) = {{ {kind}, (const void *)({addr}), {}, {} }};\n",
+        c_string(key),
+        c_string(file)
+    )
+}
+pub const ADDR_GLOBAL: u32 = 1;
+pub const ADDR_FUNCTION: u32 = 2;
+pub const ADDR_DESCRIPTOR: u32 = 3;
+
+/// A typedef of a user file: its target type as text, and its size when the C compiler can
+/// compute it (`complete`).
+pub fn typedef_entry(name: &str, file: &str, target: &str, complete: bool) -> String {
+    let (size, align) = if complete {
+        (format!("sizeof({name})"), format!("__alignof__({name})"))
+    } else {
+        ("0".to_string(), "0".to_string())
+    };
+    entry(KIND_TYPEDEF, &[size, align], &[name, file, target])
+}
+
+/// Defines `__us_module_tables` (upstare_rt.h) in every unit: weak, so that one copy survives
+/// the link. A module's version script exports it and `-Bsymbolic` binds it locally; an
+/// executable does not export it.
+pub const MODULE_TABLES: &str = "extern const char __start_upstare_meta[] __attribute__((weak, visibility(\"hidden\")));\n\
+extern const char __stop_upstare_meta[] __attribute__((weak, visibility(\"hidden\")));\n\
+extern const char __start_upstare_addr[] __attribute__((weak, visibility(\"hidden\")));\n\
+extern const char __stop_upstare_addr[] __attribute__((weak, visibility(\"hidden\")));\n\
+extern const char __start_upstare_pinned[] __attribute__((weak, visibility(\"hidden\")));\n\
+extern const char __stop_upstare_pinned[] __attribute__((weak, visibility(\"hidden\")));\n\
+__attribute__((weak, used)) const void *__us_module_tables(int which) { switch (which) { case 0: return __start_upstare_meta; case 1: return __stop_upstare_meta; case 2: return __start_upstare_addr; case 3: return __stop_upstare_addr; case 4: return __start_upstare_pinned; case 5: return __stop_upstare_pinned; } return 0; }\n";

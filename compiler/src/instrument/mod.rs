@@ -72,6 +72,8 @@ pub fn instrument(
     let facts = UnitFacts::analyse(&parse.unit, &lines);
     let mut diags = Vec::new();
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    // Every user function's address, for the runtime's table (meta/FORMAT.md `upstare_addr`).
+    let mut addrs = String::new();
     for ext in &parse.unit.0 {
         let ExternalDeclaration::FunctionDefinition(def) = &ext.node else {
             continue;
@@ -86,6 +88,15 @@ pub fn instrument(
         };
         let is_main = name == "main";
         let after = after_marker(&lines, ext.span.end);
+        if !is_inline(&def.node.specifiers) {
+            let c_name = if is_main { "__us_main" } else { name.as_str() };
+            addrs.push_str(&meta_emit::addr_entry(
+                meta_emit::ADDR_FUNCTION,
+                &format!("&{c_name}"),
+                &name,
+                &source_name,
+            ));
+        }
         if is_variadic(&def.node.declarator.node) {
             if facts.instrumented(&name) {
                 let text = format!(
@@ -150,6 +161,8 @@ pub fn instrument(
     out.push_str(&preprocessed[pos..]);
     out.push('\n');
     out.push_str(&meta_emit::unit_entry(&source_name));
+    out.push_str(meta_emit::MODULE_TABLES);
+    out.push_str(&addrs);
     out.push_str(&unit_metadata(
         &parse.unit,
         preprocessed,
@@ -201,6 +214,12 @@ fn has_internal_linkage(specs: &[lang_c::span::Node<DeclarationSpecifier>]) -> b
     specs.iter().any(|s| matches!(&s.node, DeclarationSpecifier::StorageClass(c) if c.node == StorageClassSpecifier::Static))
 }
 
+fn is_inline(specs: &[lang_c::span::Node<DeclarationSpecifier>]) -> bool {
+    specs
+        .iter()
+        .any(|s| matches!(&s.node, DeclarationSpecifier::Function(f) if f.node == FunctionSpecifier::Inline))
+}
+
 fn is_variadic(d: &Declarator) -> bool {
     matches!(
         analysis::innermost_derivation(d).map(|x| &x.node),
@@ -214,6 +233,7 @@ fn unit_metadata(unit: &TranslationUnit, src: &str, lines: &LineMap, source: &st
     let mut seen_globals = HashSet::new();
     let mut seen_types = HashSet::new();
     let text = |s: &lang_c::span::Span| &src[s.start..s.end];
+    let complete_tags = defined_tags(unit);
     for ext in &unit.0 {
         let ExternalDeclaration::Declaration(d) = &ext.node else {
             continue;
@@ -308,6 +328,25 @@ fn unit_metadata(unit: &TranslationUnit, src: &str, lines: &LineMap, source: &st
             }
             out.push_str(&meta_emit::type_entry(&name, &cty, &fields));
         }
+        if is_typedef {
+            for i in &d.node.declarators {
+                let decl = &i.node.declarator;
+                if analysis::is_function_declarator(&decl.node) {
+                    continue;
+                }
+                let Some(id) = analysis::declarator_ident(&decl.node) else {
+                    continue;
+                };
+                let ty = declared_type_text(src, &d.node.specifiers, decl, id, true);
+                let complete = typedef_is_complete(&d.node.specifiers, &decl.node, &complete_tags);
+                out.push_str(&meta_emit::typedef_entry(
+                    &id.node.name,
+                    source,
+                    &ty,
+                    complete,
+                ));
+            }
+        }
         if is_typedef || storage.contains(&&StorageClassSpecifier::Extern) {
             continue;
         }
@@ -356,9 +395,101 @@ fn unit_metadata(unit: &TranslationUnit, src: &str, lines: &LineMap, source: &st
             let is_const = d.node.specifiers.iter().any(|s| matches!(&s.node, DeclarationSpecifier::TypeQualifier(q) if q.node == TypeQualifier::Const));
             let flags = (internal as u32) | if is_const { 4 } else { 0 };
             out.push_str(&meta_emit::global_entry(&key, &name, &ty, &name, flags));
+            out.push_str(&meta_emit::addr_entry(
+                meta_emit::ADDR_GLOBAL,
+                &format!("&{name}"),
+                &key,
+                source,
+            ));
         }
     }
     out
+}
+
+/// The type text of a declarator: its specifiers (storage classes dropped when
+/// `drop_storage`, any inline struct body cut) and the declarator with the name removed.
+fn declared_type_text(
+    src: &str,
+    specs: &[lang_c::span::Node<DeclarationSpecifier>],
+    decl: &lang_c::span::Node<Declarator>,
+    id: &lang_c::span::Node<Identifier>,
+    drop_storage: bool,
+) -> String {
+    let spec: Vec<&str> = specs
+        .iter()
+        .filter(|s| !(drop_storage && matches!(s.node, DeclarationSpecifier::StorageClass(_))))
+        .map(|s| &src[s.span.start..s.span.end])
+        .collect();
+    let mut spec = spec.join(" ");
+    if let Some(i) = spec.find('{') {
+        spec = spec[..i].trim().to_string();
+    }
+    let rest = format!(
+        "{}{}",
+        &src[decl.span.start..id.span.start],
+        &src[id.span.end..decl.span.end]
+    );
+    format!("{spec} {}", rest.trim()).trim().to_string()
+}
+
+/// Tags of the structs and unions the unit defines at file scope (complete types).
+fn defined_tags(unit: &TranslationUnit) -> HashSet<String> {
+    let mut tags = HashSet::new();
+    for ext in &unit.0 {
+        let ExternalDeclaration::Declaration(d) = &ext.node else {
+            continue;
+        };
+        for s in &d.node.specifiers {
+            if let DeclarationSpecifier::TypeSpecifier(t) = &s.node {
+                if let TypeSpecifier::Struct(st) = &t.node {
+                    if let (Some(id), Some(_)) = (&st.node.identifier, &st.node.declarations) {
+                        tags.insert(id.node.name.clone());
+                    }
+                }
+            }
+        }
+    }
+    tags
+}
+
+/// Whether `sizeof` applies to a typedef: a pointer always, an array only with a size, a
+/// struct or union only when the unit defines it, `void` never.
+fn typedef_is_complete(
+    specs: &[lang_c::span::Node<DeclarationSpecifier>],
+    decl: &Declarator,
+    complete_tags: &HashSet<String>,
+) -> bool {
+    // Function typedefs were skipped by the caller.
+    if decl
+        .derived
+        .iter()
+        .any(|d| matches!(d.node, DerivedDeclarator::Pointer(_)))
+    {
+        return true;
+    }
+    if decl.derived.iter().any(|d| {
+        matches!(&d.node, DerivedDeclarator::Array(a) if matches!(a.node.size, ArraySize::Unknown))
+    }) {
+        return false;
+    }
+    for s in specs {
+        if let DeclarationSpecifier::TypeSpecifier(t) = &s.node {
+            match &t.node {
+                TypeSpecifier::Void => return false,
+                TypeSpecifier::Struct(st) => {
+                    return st.node.declarations.is_some()
+                        || st
+                            .node
+                            .identifier
+                            .as_ref()
+                            .is_some_and(|id| complete_tags.contains(&id.node.name))
+                }
+                TypeSpecifier::Enum(_) | TypeSpecifier::TypeOf(_) => return true,
+                _ => {}
+            }
+        }
+    }
+    true
 }
 
 /// A parse error located in the original source, with a hint for GNU forms lang-c rejects.

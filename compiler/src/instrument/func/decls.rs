@@ -179,6 +179,12 @@ impl FnRewriter<'_> {
                             id,
                         );
                         out.push_str(&meta_emit::global_entry(&key, &n, &ty, &n, 2));
+                        out.push_str(&meta_emit::addr_entry(
+                            meta_emit::ADDR_GLOBAL,
+                            &format!("&{n}"),
+                            &key,
+                            self.source_name,
+                        ));
                     }
                     self.declare_unsaved(n);
                 }

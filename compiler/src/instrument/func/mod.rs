@@ -510,6 +510,12 @@ impl<'a> FnRewriter<'a> {
             c_string(&name),
             self.npoints
         );
+        out.push_str(&meta_emit::addr_entry(
+            meta_emit::ADDR_DESCRIPTOR,
+            "&__us_fd",
+            &name,
+            self.source_name,
+        ));
         out.push_str(&meta_emit::function_entry(
             self.source_name,
             &name,
