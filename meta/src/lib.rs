@@ -6,7 +6,9 @@
 //! executable or `.so`) or the raw bytes of the section (the runtime reads its own from memory).
 //!
 //! [`ctype`] reads the C type text the metadata holds (`int *`, `size_t`, `struct conn`) into
-//! [`CType`]s, so that two versions' types can be compared. The crate knows nothing of
+//! [`CType`]s, so that two versions' types can be compared; [`diff()`] compares two versions'
+//! metadata and plans the automatic state transfer as [`Conv`]s, which [`transfer::apply`]
+//! executes on bytes. The crate knows nothing of
 //! processes or the update language, and it never computes a layout: every size, alignment and
 //! offset here was computed by the C compiler (only scalar sizes are fixed by the x86-64 ABI).
 //!
@@ -22,6 +24,7 @@
 
 pub mod ctype;
 mod decode;
+pub mod diff;
 mod elf;
 mod error;
 mod ids;
@@ -29,8 +32,13 @@ mod model;
 mod render;
 #[cfg(test)]
 mod testenc;
+pub mod transfer;
 
 pub use ctype::CType;
+pub use diff::{
+    diff, Conv, FunctionChange, GlobalChange, PointChange, Transfer, TypeChange, TypeStatus,
+    VersionDiff,
+};
 pub use error::MetaError;
 pub use ids::{FuncId, GlobalId, Id, PointId, Table, TypeId, TypedefId, UnitId};
 pub use model::{

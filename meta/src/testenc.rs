@@ -333,3 +333,153 @@ fn typedefs_decode_render_and_serialise() {
     .unwrap();
     assert!(v.get("typedefs").is_none());
 }
+
+/// Builds a module entry by entry through the encoder and the decoder, as the compiler's C
+/// output would: the diff and transfer tests describe two versions with it.
+#[derive(Default)]
+pub(crate) struct Builder {
+    section: Vec<u8>,
+}
+
+/// A field of [`Builder::ty`]: name, type text, offset, size (`u64::MAX` offset and 0 size with
+/// a width make a bit-field).
+pub(crate) type FieldSpec<'a> = (&'a str, &'a str, u64, u64, u64);
+
+/// A local of [`Builder::point`]: name, type text, offset, size, flags (1 boxed, 2 temporary,
+/// 4 parameter).
+pub(crate) type LocalSpec<'a> = (&'a str, &'a str, u64, u64, u64);
+
+impl Builder {
+    pub(crate) fn new() -> Self {
+        Builder::default()
+    }
+
+    pub(crate) fn unit(mut self, file: &str) -> Self {
+        self.section
+            .extend(entry(KIND_UNIT, &[1], &[file, "upstare-cc test"]));
+        self
+    }
+
+    /// A struct or union of plain fields: (name, type text, offset, size).
+    pub(crate) fn ty(
+        self,
+        name: &str,
+        size: u64,
+        align: u64,
+        fields: &[(&str, &str, u64, u64)],
+    ) -> Self {
+        let fields: Vec<FieldSpec> = fields.iter().map(|&(n, t, o, s)| (n, t, o, s, 0)).collect();
+        self.ty_bits(name, size, align, &fields)
+    }
+
+    pub(crate) fn ty_bits(
+        mut self,
+        name: &str,
+        size: u64,
+        align: u64,
+        fields: &[FieldSpec],
+    ) -> Self {
+        let mut numbers = vec![size, align, fields.len() as u64];
+        let mut strings = vec![name];
+        for &(n, t, o, s, w) in fields {
+            numbers.extend([o, s, w]);
+            strings.extend([n, t]);
+        }
+        self.section.extend(entry(KIND_TYPE, &numbers, &strings));
+        self
+    }
+
+    pub(crate) fn typedef(mut self, name: &str, file: &str, target: &str, size: u64) -> Self {
+        self.section.extend(entry(
+            KIND_TYPEDEF,
+            &[size, size.clamp(1, 8)],
+            &[name, file, target],
+        ));
+        self
+    }
+
+    /// A global: its key (`name`, `FILE/name`, `FILE/fn/name`) and flags (1 internal, 2 static
+    /// local, 4 const).
+    pub(crate) fn global(mut self, key: &str, ty: &str, size: u64, flags: u64) -> Self {
+        let name = key.rsplit('/').next().unwrap();
+        self.section.extend(entry(
+            KIND_GLOBAL,
+            &[size, size.clamp(1, 8), flags],
+            &[key, name, ty],
+        ));
+        self
+    }
+
+    /// A function with `npoints` points (give each with [`Builder::point`], indices from 0).
+    pub(crate) fn function(mut self, file: &str, name: &str, npoints: u64, internal: bool) -> Self {
+        self.section.extend(entry(
+            KIND_FUNCTION,
+            &[npoints, 1, u64::from(internal)],
+            &[file, name],
+        ));
+        self
+    }
+
+    pub(crate) fn point(
+        mut self,
+        file: &str,
+        function: &str,
+        index: u64,
+        key: &str,
+        record_size: u64,
+        locals: &[LocalSpec],
+    ) -> Self {
+        let mut numbers = vec![index, 10 + index, record_size, 8, locals.len() as u64];
+        let mut strings = vec![function, key, file];
+        for &(n, t, o, s, f) in locals {
+            numbers.extend([o, s, f]);
+            strings.extend([n, t]);
+        }
+        self.section.extend(entry(KIND_POINT, &numbers, &strings));
+        self
+    }
+
+    pub(crate) fn build(&self) -> Module {
+        Module::from_section(&self.section).expect("the test module decodes")
+    }
+}
+
+#[test]
+fn builder_round_trips() {
+    let m = Builder::new()
+        .unit("a.c")
+        .ty(
+            "struct s",
+            16,
+            8,
+            &[("a", "int", 0, 4), ("p", "char *", 8, 8)],
+        )
+        .typedef("s_t", "a.c", "struct s", 16)
+        .global("count", "long", 8, 0)
+        .global("a.c/hidden", "int", 4, 1 | 4)
+        .global("a.c/f/calls", "int", 4, 2)
+        .function("a.c", "f", 1, true)
+        .point(
+            "a.c",
+            "f",
+            0,
+            "loop#1",
+            16,
+            &[("x", "int", 0, 4, 4), ("p", "int *", 8, 8, 1)],
+        )
+        .build();
+    let hidden = &m.globals[m.find_global("a.c/hidden").unwrap()];
+    assert!(hidden.flags.internal && hidden.flags.constant);
+    assert!(
+        m.globals[m.find_global("a.c/f/calls").unwrap()]
+            .flags
+            .static_local
+    );
+    let f = m.find_function("a.c", "f").unwrap();
+    assert!(m.functions[f].flags.internal);
+    assert!(m.points[m.functions[f].points[0]].locals[0].flags.parameter);
+    assert_eq!(
+        m.record(&crate::ctype::parse("s_t")),
+        m.find_type("struct s")
+    );
+}
