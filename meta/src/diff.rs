@@ -9,6 +9,9 @@
 //!   `float` widens to `double` (and both to `long double`); narrowing, a signedness change or
 //!   any other change of type needs a rule (a [`Transfer::NeedsRule`] saying why);
 //! - new globals keep their initialisers; so do `const` ones (they are program text, not state);
+//! - unions, structs with bit-fields, and members of anonymous struct types (whose fields the
+//!   metadata does not hold) are copied only when unchanged; opaque types (system typedefs,
+//!   `__typeof__` text) when their text and size are the same;
 //! - frame records: locals by name, new locals zero, address-taken (boxed) locals and compiler
 //!   temporaries only when unchanged.
 //!
@@ -482,6 +485,14 @@ fn convert(o: &Val, n: &Val, depth: usize) -> Result<Conv, String> {
                 }
             }
         }
+        // A field of an anonymous struct or union type is recorded as bare `struct`/`union`
+        // (the compiler cuts the body off): its contents are unknown, so equal text proves
+        // nothing.
+        (CType::Opaque(a), CType::Opaque(_)) if a == "struct" || a == "union" => {
+            return Err(format!(
+                "an anonymous {a} (its fields are not in the metadata)"
+            ))
+        }
         (CType::Opaque(a), CType::Opaque(b)) if a == b => opaque(o, n)?,
         _ => return Err(changed()),
     };
@@ -575,6 +586,31 @@ fn byte_field(f: &crate::model::Field) -> Option<(u64, u64)> {
     }
 }
 
+/// A field's plan. A field of an anonymous struct or union type (recorded as bare `struct` or
+/// `union`, its body cut off) is copied only when its whole record is unchanged in the
+/// metadata; otherwise its contents are unknown and it needs a rule.
+#[allow(clippy::too_many_arguments)]
+fn field_conv(
+    o: &Val,
+    of: &crate::model::Field,
+    osize: u64,
+    n: &Val,
+    nf: &crate::model::Field,
+    nsize: u64,
+    entry_same: bool,
+    depth: usize,
+) -> Result<Conv, String> {
+    let bare = matches!(norm(&of.ty).as_str(), "struct" | "union");
+    if bare && entry_same && osize == nsize && norm(&of.ty) == norm(&nf.ty) {
+        return Ok(Conv::copy(nsize));
+    }
+    convert(
+        &field_val(o, of, osize),
+        &field_val(n, nf, nsize),
+        depth + 1,
+    )
+}
+
 /// A struct or union with type entries on both sides.
 fn record(o: &Val, a: TypeId, n: &Val, b: TypeId, depth: usize) -> Result<Conv, String> {
     let (ot, nt) = (&o.m.types[a], &n.m.types[b]);
@@ -584,6 +620,7 @@ fn record(o: &Val, a: TypeId, n: &Val, b: TypeId, depth: usize) -> Result<Conv, 
         return Err(format!("{name} changed between struct and union"));
     }
     let has_bits = |t: &Type| t.fields.iter().any(|f| byte_field(f).is_none());
+    let entry_same = ot.size == nt.size && ot.fields == nt.fields;
     if union || has_bits(ot) || has_bits(nt) {
         // Only an unchanged union or bit-field struct is copied: which member a union holds,
         // and where a bit-field lies, are not known.
@@ -598,10 +635,8 @@ fn record(o: &Val, a: TypeId, n: &Val, b: TypeId, depth: usize) -> Result<Conv, 
                 of.name == nf.name
                     && of.layout == nf.layout
                     && match byte_field(of) {
-                        Some((_, size)) => {
-                            convert(&field_val(o, of, size), &field_val(n, nf, size), depth + 1)
-                                .is_ok_and(|c| c.is_identity())
-                        }
+                        Some((_, size)) => field_conv(o, of, size, n, nf, size, entry_same, depth)
+                            .is_ok_and(|c| c.is_identity()),
                         None => o.m.resolve(&parse(&of.ty)) == n.m.resolve(&parse(&nf.ty)),
                     }
             });
@@ -634,12 +669,8 @@ fn record(o: &Val, a: TypeId, n: &Val, b: TypeId, depth: usize) -> Result<Conv, 
         match ot.fields.iter().find(|of| of.name == nf.name) {
             Some(of) => {
                 let (ooff, osize) = byte_field(of).expect("no bit-fields here");
-                let c = convert(
-                    &field_val(o, of, osize),
-                    &field_val(n, nf, nsize),
-                    depth + 1,
-                )
-                .map_err(|e| format!("field `{}` of {name}: {e}", nf.name))?;
+                let c = field_conv(o, of, osize, n, nf, nsize, entry_same, depth)
+                    .map_err(|e| format!("field `{}` of {name}: {e}", nf.name))?;
                 identity &= ooff == noff && c.is_identity();
                 fields.push((noff, Some(ooff), c));
             }
@@ -1227,6 +1258,11 @@ mod tests {
             .global("pt", "point", 8, 0)
             .global("nodes", "struct node [3]", 48, 0)
             .global("tmp", "__typeof__(x)", 4, 0)
+            .ty("struct outer", 8, 4, &[("in", "struct", 0, 8)])
+            .ty("struct outer2", 8, 4, &[("in", "struct", 0, 8)])
+            .global("anon", "struct outer", 8, 0)
+            .global("anon2", "struct outer2", 8, 0)
+            .global("body", "struct { int a, b; }", 8, 0)
             .build();
         let new = Builder::new()
             .unit("v2/a.c")
@@ -1309,6 +1345,16 @@ mod tests {
             .global("pt", "point", 8, 0)
             .global("nodes", "struct node [4]", 64, 0)
             .global("tmp", "__typeof__(x)", 4, 0)
+            .ty("struct outer", 8, 4, &[("in", "struct", 0, 8)])
+            .ty(
+                "struct outer2",
+                12,
+                4,
+                &[("in", "struct", 0, 8), ("more", "int", 8, 4)],
+            )
+            .global("anon", "struct outer", 8, 0)
+            .global("anon2", "struct outer2", 12, 0)
+            .global("body", "struct { int a, b; }", 8, 0)
             .build();
         (old, new)
     }
@@ -1447,6 +1493,17 @@ mod tests {
             })
         );
         assert_eq!(t("tmp"), Transfer::Copy);
+        assert_eq!(
+            t("anon"),
+            Transfer::Copy,
+            "an unchanged anonymous member is copied"
+        );
+        let anon2 = t("anon2");
+        assert!(
+            matches!(&anon2, Transfer::NeedsRule(w) if w.contains("anonymous struct")),
+            "{anon2:?}"
+        );
+        assert_eq!(t("body"), Transfer::Copy);
         // Every global of either version appears once; new ones keep their initialisers.
         assert_eq!(d.globals.len(), old.globals.len() + 1);
         let fresh = new.find_global("fresh").unwrap();
@@ -1491,7 +1548,7 @@ mod tests {
         let mut sorted = names.clone();
         sorted.sort();
         assert_eq!(names, sorted);
-        assert_eq!(names.len(), 9);
+        assert_eq!(names.len(), 11);
     }
 
     /// Flags of locals: 1 boxed, 2 temporary, 4 parameter.
