@@ -21,6 +21,8 @@
 //! "self-update" (any case), e.g. `upstare: 1234 self-updates`, and a test may require it to be
 //! positive so that a self-test that never fired cannot pass.
 
+pub mod live;
+
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
 use std::io::Read;

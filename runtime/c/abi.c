@@ -29,7 +29,8 @@ int *us_tls_rebuilding(void) { return &__us_rebuilding; }
 char **us_tls_side_top(void) { return &__us_side_top; }
 
 /* Implemented in Rust (src/thread.rs). */
-uintptr_t *us_rt_thread_begin(void *root_fn);
+uintptr_t *us_rt_thread_begin(void *root_fn, void *start, void *arg);
+void us_rt_thread_next(void **start, void **arg);
 void us_rt_thread_end(void);
 void us_rt_root_unwound(void);
 void us_rt_blocking_enter(void);
@@ -60,7 +61,7 @@ static void *us_thread_entry(void *p)
 {
     struct us_boot boot = *(struct us_boot *)p;
     free(p);
-    uintptr_t *mark = us_rt_thread_begin((void *)us_root_call_start);
+    uintptr_t *mark = us_rt_thread_begin((void *)us_root_call_start, (void *)boot.start, boot.arg);
     for (;;) {
         void *r = us_root_call_start(boot.start, boot.arg, mark);
         if (!__us_unwinding) {
@@ -68,8 +69,18 @@ static void *us_thread_entry(void *p)
             return r;
         }
         us_rt_root_unwound();
+        /* After an update the start routine is the new version's (and its argument may have
+         * been relocated). */
+        void *start = (void *)boot.start;
+        us_rt_thread_next(&start, &boot.arg);
+        boot.start = (void *(*)(void *))start;
     }
 }
+
+/* Set by the runtime around the creation of its own threads (the control thread), which must
+ * not get a root: they never reach an update point. */
+__thread int us_internal_spawn;
+void us_set_internal_spawn(int on) { us_internal_spawn = on; }
 
 /* Weak, so that a program linked without the corresponding --wrap still links: the wrappers are
  * then unreachable, because only --wrap routes calls to them. */
@@ -80,6 +91,8 @@ extern int __real_pthread_join(pthread_t, void **) __attribute__((weak));
 int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
                           void *(*start)(void *), void *arg)
 {
+    if (us_internal_spawn)
+        return __real_pthread_create(thread, attr, start, arg);
     struct us_boot *boot = malloc(sizeof *boot);
     if (!boot)
         return 11; /* EAGAIN, as pthread_create reports lack of resources */
@@ -108,6 +121,23 @@ int __wrap_pthread_join(pthread_t thread, void **ret)
  * without one still link. The stack walk refuses to unwind through a frame in this range. */
 extern const char __start_upstare_pinned[] __attribute__((weak));
 extern const char __stop_upstare_pinned[] __attribute__((weak));
+
+/* The executable's own metadata and address tables (meta/FORMAT.md); all 0 when it has none. */
+extern const char __start_upstare_meta[] __attribute__((weak));
+extern const char __stop_upstare_meta[] __attribute__((weak));
+extern const char __start_upstare_addr[] __attribute__((weak));
+extern const char __stop_upstare_addr[] __attribute__((weak));
+
+const void *us_exe_tables(int which)
+{
+    switch (which) {
+    case 0: return __start_upstare_meta;
+    case 1: return __stop_upstare_meta;
+    case 2: return __start_upstare_addr;
+    case 3: return __stop_upstare_addr;
+    }
+    return 0;
+}
 
 void us_pinned_range(uintptr_t *lo, uintptr_t *hi) {
     *lo = (uintptr_t)__start_upstare_pinned;

@@ -13,26 +13,32 @@
 #include "upstare_rt.h"
 
 int __us_main(int, char **, char **);
-uintptr_t *us_rt_main_init(void *root_fn);
+uintptr_t *us_rt_main_init(void *root_fn, void *main_fn);
 void us_rt_root_unwound(void);
+void *us_rt_main_next(void);
+
+typedef int (*us_main_fn)(int, char **, char **);
 
 /* The main thread's root frame; see us_root_call_start in abi.c. */
-__attribute__((noinline)) int us_root_call_main(int argc, char **argv, char **envp,
-                                                 uintptr_t *mark)
+__attribute__((noinline)) int us_root_call_main(us_main_fn m, int argc, char **argv,
+                                                 char **envp, uintptr_t *mark)
 {
     *mark = (uintptr_t)__builtin_frame_address(0);
-    int r = __us_main(argc, argv, envp);
+    int r = m(argc, argv, envp);
     __asm__ volatile("" : "+r"(r) : : "memory");
     return r;
 }
 
 int main(int argc, char **argv, char **envp)
 {
-    uintptr_t *mark = us_rt_main_init((void *)us_root_call_main);
+    uintptr_t *mark = us_rt_main_init((void *)us_root_call_main, (void *)__us_main);
+    us_main_fn m = __us_main;
     for (;;) {
-        int r = us_root_call_main(argc, argv, envp, mark);
+        int r = us_root_call_main(m, argc, argv, envp, mark);
         if (!__us_unwinding)
             return r;
         us_rt_root_unwound();
+        /* After an update: the new version's main. */
+        m = (us_main_fn)us_rt_main_next();
     }
 }

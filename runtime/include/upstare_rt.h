@@ -35,6 +35,22 @@ struct __us_fn {
     unsigned npoints;
 };
 
+/* One entry of the `upstare_addr` section (meta/FORMAT.md): where a global, static local,
+ * function or function descriptor of this module lives, so that the runtime can move state
+ * between versions. `kind`: 1 global or static local, 2 function, 3 descriptor. */
+struct __us_addr {
+    unsigned long kind;
+    const void *addr;
+    const char *key;
+    const char *file;
+};
+
+/* Every instrumented unit also defines, weak, `const void *__us_module_tables(int which)`:
+ * which = 0 gives the start and 1 the end of the module's `upstare_meta` section, 2 and 3 those
+ * of its `upstare_addr` section, 4 and 5 those of its `upstare_pinned` text (null when absent).
+ * An update module's version script exports it, so that the
+ * runtime that `dlopen`s the module finds its tables. */
+
 /* Nonzero while an update (or self-test update) is requested or any thread is rebuilding. Read
  * at every update point; volatile so that gcc cannot hoist the load out of a loop. */
 extern volatile int __us_pending;

@@ -76,6 +76,10 @@ fn unwind_now(c: &crate::thread::ThreadCtx, fd: *const UsFn, point: c_uint) -> b
     if !coord::on_point() || !c.registered || c.blocked || rebuilding {
         return false;
     }
+    if !crate::blocking::may_unwind_holding_locks() {
+        coord::check_deadline();
+        return false;
+    }
     // The backoff holds only at the point where the walk last said no (a comparator's loop
     // called by qsort); any other point walks at once, so a thread that left the callback
     // unwinds at its next point.
@@ -188,9 +192,72 @@ pub extern "C" fn __us_box(size: c_ulong, align: c_ulong) -> *mut c_void {
     })
 }
 
-/// Requests a self-update round (C API for tests and programs). Returns 1 if this call started a
-/// round, 0 if one was already in progress. Not async-signal-safe.
+/// Requests an update to the running version itself (C API, `upstare.h`): the whole
+/// transaction with identity transformers, every thread parked. Asynchronous: the runtime's
+/// updater runs it; returns 1 if it was queued. Not async-signal-safe.
 #[no_mangle]
 pub extern "C" fn upstare_request_self_update() -> c_int {
-    guard(|| coord::request_update() as c_int)
+    guard(|| {
+        crate::control::submit_own(upstare_proto::Request::Update {
+            module: None,
+            spec: None,
+            deadline_ms: crate::coord::default_deadline_ms(),
+        }) as c_int
+    })
+}
+
+/// Requests an update to the module at `path` (C API, `upstare.h`); `spec` may be null.
+/// Asynchronous; returns 1 if it was queued, 0 otherwise (for instance a spec file that
+/// cannot be read). Not async-signal-safe.
+#[no_mangle]
+pub extern "C" fn upstare_request_update(path: *const c_char, spec: *const c_char) -> c_int {
+    guard(|| {
+        if path.is_null() {
+            return 0;
+        }
+        // SAFETY: the caller passes NUL-terminated strings (or null for `spec`).
+        let path = unsafe { CStr::from_ptr(path) }
+            .to_string_lossy()
+            .into_owned();
+        let spec = if spec.is_null() {
+            None
+        } else {
+            // SAFETY: as above.
+            let sp = unsafe { CStr::from_ptr(spec) }
+                .to_string_lossy()
+                .into_owned();
+            match std::fs::read_to_string(&sp) {
+                Ok(text) => Some(upstare_proto::SpecSource { path: sp, text }),
+                Err(_) => return 0,
+            }
+        };
+        crate::control::submit_own(upstare_proto::Request::Update {
+            module: Some(path),
+            spec,
+            deadline_ms: crate::coord::default_deadline_ms(),
+        }) as c_int
+    })
+}
+
+/// A wrapped blocking call (runtime/c/wrap.c) asks whether its thread unwinds now instead of
+/// blocking: 1 (and `__us_unwinding` set) when an update is pending, the thread may unwind
+/// here (stack walk, held locks) and the round accepts it; 0 otherwise.
+#[no_mangle]
+pub extern "C" fn us_rt_wrapper_unwind() -> c_int {
+    guard(|| {
+        let Some(c) = (unsafe { current().as_ref() }) else {
+            return 0;
+        };
+        if c.in_runtime.get() || !coord::update_pending() {
+            return 0;
+        }
+        c.in_runtime.set(true);
+        let unwind = unwind_now(c, std::ptr::null(), 0);
+        c.in_runtime.set(false);
+        if unwind {
+            // SAFETY: `unwinding` points to this thread's `__us_unwinding`.
+            unsafe { *c.unwinding = 1 };
+        }
+        unwind as c_int
+    })
 }

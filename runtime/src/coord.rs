@@ -47,6 +47,9 @@ pub enum Phase {
     Requested = 1,
     Parking = 2,
     Rebuilding = 3,
+    /// A strict round whose threads have all parked: the controller transforms state, then
+    /// releases them.
+    Parked = 4,
 }
 
 impl Phase {
@@ -55,6 +58,7 @@ impl Phase {
             1 => Phase::Requested,
             2 => Phase::Parking,
             3 => Phase::Rebuilding,
+            4 => Phase::Parked,
             _ => Phase::Idle,
         }
     }
@@ -77,6 +81,16 @@ struct Round {
     deadline_ns: u64,
     /// When the first thread of the current round arrived (0: none yet): the pause starts then.
     first_arrival_ns: u64,
+    /// A strict round (a version update): every registered thread must park, blocked ones
+    /// included; the controller, not the threads, decides on the deadline and the release.
+    strict: bool,
+    /// When the current round was requested / when its last thread parked (0: not yet).
+    requested_ns: u64,
+    all_parked_ns: u64,
+    /// Incremented whenever a round ends; the controller waits for it.
+    finished_gen: u64,
+    /// The last finished strict round's times: first arrival, all parked, end.
+    last_strict: Option<StrictTimes>,
     /// Pause of every finished round in which some thread unwound (first arrival to the last
     /// rebuilt thread), in nanoseconds; capped so that a long self-test cannot grow it forever.
     pauses: Vec<u64>,
@@ -94,9 +108,26 @@ static ROUND: Mutex<Round> = Mutex::new(Round {
     release_gen: 0,
     deadline_ns: 0,
     first_arrival_ns: 0,
+    strict: false,
+    requested_ns: 0,
+    all_parked_ns: 0,
+    finished_gen: 0,
+    last_strict: None,
     pauses: Vec::new(),
 });
 static RELEASED: Condvar = Condvar::new();
+/// Wakes the controller of a strict round: all threads parked, or the round ended.
+static CONTROL: Condvar = Condvar::new();
+
+/// Timestamps of one strict round, in monotonic nanoseconds (0: did not happen).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StrictTimes {
+    pub requested: u64,
+    pub first_arrival: u64,
+    pub all_parked: u64,
+    pub released: u64,
+    pub finished: u64,
+}
 static PHASE: AtomicU8 = AtomicU8::new(Phase::Idle as u8);
 
 static POINTS: AtomicU64 = AtomicU64::new(0);
@@ -107,6 +138,9 @@ static MAX_PARKED: AtomicU64 = AtomicU64::new(0);
 /// Mirror of the current round's deadline, so that threads that cannot unwind can check it
 /// without the lock.
 static DEADLINE_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Mirror of `Round::strict` for lock-free checks.
+static STRICT: AtomicBool = AtomicBool::new(false);
 
 static SELFTEST_EVERY: AtomicU64 = AtomicU64::new(0);
 static DEADLINE_MS: AtomicU64 = AtomicU64::new(100);
@@ -126,7 +160,7 @@ fn set_pending(on: bool) {
     pending().store(on as i32, Ordering::SeqCst);
 }
 
-fn now_ns() -> u64 {
+pub fn now_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -175,6 +209,21 @@ pub fn configure_from_env() {
     );
 }
 
+/// The deadline of updates the program requests itself, in milliseconds.
+pub fn default_deadline_ms() -> u64 {
+    DEADLINE_MS.load(Ordering::Relaxed)
+}
+
+/// Whether a round accepting arrivals is in progress (cheap: one atomic load).
+pub fn update_pending() -> bool {
+    matches!(phase(), Phase::Requested | Phase::Parking)
+}
+
+/// Whether `UPSTARE_VERBOSE` asked for reports on stderr.
+pub fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
+}
+
 fn selftest() -> bool {
     SELFTEST_EVERY.load(Ordering::Relaxed) != 0
 }
@@ -214,7 +263,7 @@ pub fn try_arrive() -> bool {
     if !matches!(phase(), Phase::Requested | Phase::Parking) {
         return false;
     }
-    if now_ns() >= r.deadline_ns {
+    if !r.strict && now_ns() >= r.deadline_ns {
         expire_locked(&mut r);
         return false;
     }
@@ -229,6 +278,7 @@ pub fn try_arrive() -> bool {
 /// A thread that could not unwind now (its walk said no) checks whether the round has expired.
 pub fn check_deadline() {
     if !matches!(phase(), Phase::Requested | Phase::Parking)
+        || STRICT.load(Ordering::Relaxed)
         || now_ns() < DEADLINE_NS.load(Ordering::Relaxed)
     {
         return;
@@ -254,6 +304,11 @@ pub fn park() {
     let gen = r.release_gen;
     check_complete_locked(&mut r);
     while r.release_gen == gen {
+        if r.strict {
+            // The controller decides when this ends (release or abort), deadline included.
+            r = RELEASED.wait(r).unwrap_or_else(|e| e.into_inner());
+            continue;
+        }
         let now = now_ns();
         if now >= r.deadline_ns {
             expire_locked(&mut r);
@@ -301,6 +356,17 @@ pub fn blocking_leave() {
 }
 
 fn check_complete_locked(r: &mut Round) {
+    if r.strict {
+        if matches!(phase(), Phase::Requested | Phase::Parking)
+            && r.arriving == 0
+            && r.parked >= r.registered
+        {
+            r.all_parked_ns = now_ns();
+            set_phase(Phase::Parked);
+            CONTROL.notify_all();
+        }
+        return;
+    }
     if matches!(phase(), Phase::Requested | Phase::Parking)
         && r.parked > 0
         && r.arriving == 0
@@ -336,8 +402,18 @@ fn expire_locked(r: &mut Round) {
 }
 
 fn finish_locked(r: &mut Round) {
+    let now = now_ns();
+    if r.strict {
+        let t = r.last_strict.get_or_insert_with(StrictTimes::default);
+        t.finished = now;
+        r.strict = false;
+        STRICT.store(false, Ordering::Relaxed);
+        crate::blocking::silence();
+    }
+    r.finished_gen += 1;
+    CONTROL.notify_all();
     if r.first_arrival_ns != 0 {
-        let pause = now_ns().saturating_sub(r.first_arrival_ns);
+        let pause = now.saturating_sub(r.first_arrival_ns);
         if r.pauses.len() < MAX_PAUSES {
             r.pauses.push(pause);
         }
@@ -347,6 +423,119 @@ fn finish_locked(r: &mut Round) {
     if !selftest() {
         set_pending(false);
     }
+}
+
+/// Why a strict round could not bring every thread to its root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuiesceError {
+    /// Another round is in progress.
+    Busy,
+    /// The deadline passed; the round was aborted and parked threads rebuild where they were.
+    Deadline { parked: usize, registered: usize },
+}
+
+/// Starts a strict round (a version update): every registered thread must unwind and park.
+/// Wakes blocked threads through `blocking::ring`. The caller is the controller: it then calls
+/// `wait_all_parked`, and afterwards `release` (commit or abort alike: threads rebuild from the
+/// records they find) and `wait_finished`.
+pub fn begin_strict(deadline: Duration) -> Result<(), QuiesceError> {
+    {
+        let mut r = lock();
+        if phase() != Phase::Idle {
+            return Err(QuiesceError::Busy);
+        }
+        let now = now_ns();
+        r.strict = true;
+        STRICT.store(true, Ordering::Relaxed);
+        r.requested_ns = now;
+        r.all_parked_ns = 0;
+        r.first_arrival_ns = 0;
+        r.deadline_ns = now + deadline.as_nanos() as u64;
+        DEADLINE_NS.store(r.deadline_ns, Ordering::Relaxed);
+        r.last_strict = None;
+        set_pending(true);
+        set_phase(Phase::Requested);
+        // No thread at all (cannot happen with a live main thread, but stay total).
+        check_complete_locked(&mut r);
+    }
+    crate::blocking::ring();
+    Ok(())
+}
+
+/// Waits until every registered thread has parked (Ok) or the deadline passes (the round is
+/// then aborted: parked threads are released to rebuild in the code they left). While waiting,
+/// repeats the wake-ups about every millisecond (`blocking::re_ring`).
+pub fn wait_all_parked() -> Result<(), QuiesceError> {
+    loop {
+        {
+            let mut r = lock();
+            if phase() == Phase::Parked {
+                return Ok(());
+            }
+            let now = now_ns();
+            if now >= r.deadline_ns {
+                let err = QuiesceError::Deadline {
+                    parked: r.parked,
+                    registered: r.registered,
+                };
+                ABORTED.fetch_add(1, Ordering::Relaxed);
+                if r.parked + r.arriving > 0 {
+                    release_locked(&mut r);
+                } else {
+                    finish_locked(&mut r);
+                }
+                return Err(err);
+            }
+            let wait = Duration::from_nanos((r.deadline_ns - now).min(1_000_000));
+            let _ = CONTROL.wait_timeout(r, wait);
+        }
+        crate::blocking::re_ring();
+    }
+}
+
+/// Releases the parked threads of a strict round: they rebuild from their (possibly
+/// transformed) records. Returns the release time.
+pub fn release() -> u64 {
+    let mut r = lock();
+    COMPLETED.fetch_add(1, Ordering::Relaxed);
+    let now = now_ns();
+    let t = StrictTimes {
+        requested: r.requested_ns,
+        first_arrival: r.first_arrival_ns,
+        all_parked: r.all_parked_ns,
+        released: now,
+        finished: 0,
+    };
+    r.last_strict = Some(t);
+    release_locked(&mut r);
+    now
+}
+
+/// Waits until the current round has ended (every released thread rebuilt) and returns the
+/// times of the last strict round.
+pub fn wait_finished() -> StrictTimes {
+    let mut r = lock();
+    while phase() != Phase::Idle {
+        r = CONTROL.wait(r).unwrap_or_else(|e| e.into_inner());
+    }
+    r.last_strict.unwrap_or_default()
+}
+
+/// In a forked child: `registered` threads exist (the forking one, if it has a root); no
+/// round is in progress.
+pub fn fork_reset(registered: usize) {
+    // The lock may have been held by a parent thread that does not exist here: start afresh.
+    let mut r = lock();
+    r.registered = registered;
+    r.blocked = 0;
+    r.arriving = 0;
+    r.parked = 0;
+    r.rebuilding = 0;
+    r.strict = false;
+    r.first_arrival_ns = 0;
+    STRICT.store(false, Ordering::Relaxed);
+    set_phase(Phase::Idle);
+    set_pending(selftest());
 }
 
 /// Counters since start-up.

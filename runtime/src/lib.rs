@@ -12,10 +12,14 @@
 
 mod abi;
 mod blocking;
+mod control;
 mod coord;
+mod plan;
 mod records;
 mod side;
 mod thread;
+mod update;
+mod version;
 mod walk;
 
 pub use coord::{phase, stats, Phase, Stats};

@@ -100,6 +100,16 @@ impl RecordStack {
         self.recs.len()
     }
 
+    /// The records in push order (innermost frame first): descriptor, point, body.
+    pub fn iter(&self) -> impl Iterator<Item = (*const UsFn, u32, &[u8])> {
+        self.recs.iter().map(|r| {
+            // SAFETY: `body` holds `layout.size()` initialised (zeroed, then written) bytes
+            // owned by this record.
+            let bytes = unsafe { std::slice::from_raw_parts(r.body.as_ptr(), r.layout.size()) };
+            (r.fd, r.point, bytes)
+        })
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

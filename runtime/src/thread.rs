@@ -52,6 +52,72 @@ pub struct ThreadCtx {
     pub walk_failures: Cell<u32>,
     /// The point (descriptor address, index) where the walk last said "not now".
     pub walk_refused_at: Cell<(usize, u32)>,
+    /// Kernel thread id, for status and error messages.
+    pub tid: i32,
+    /// The start routine and argument a created thread's root calls (0 for the main thread);
+    /// an update replaces them with the new version's.
+    pub start: usize,
+    pub arg: usize,
+}
+
+/// Every registered thread's context, for the update controller, which reads and replaces
+/// their record stacks while they are parked. Entries are `*mut ThreadCtx` as usize.
+static REGISTRY: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+
+/// The current version's `__us_main` (0: the executable's own, set at start-up).
+static MAIN_FN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Runs `f` on every registered thread's context, with the registry locked (no thread can
+/// register or end meanwhile). Only sound while those threads do not touch their context:
+/// during a strict round's `Parked` phase.
+pub fn with_registered<R>(f: impl FnOnce(&mut [&mut ThreadCtx]) -> R) -> R {
+    let reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: registered contexts stay allocated until `release` removes them, which takes the
+    // registry lock we hold; the caller guarantees their threads are parked.
+    let mut ctxs: Vec<&mut ThreadCtx> = reg
+        .iter()
+        .map(|&p| unsafe { &mut *(p as *mut ThreadCtx) })
+        .collect();
+    f(&mut ctxs)
+}
+
+/// Kernel thread ids of the registered threads (for status).
+pub fn registered_tids() -> Vec<i32> {
+    let reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: as in `with_registered`; `tid` is written once before registration.
+    reg.iter()
+        .map(|&p| unsafe { (*(p as *const ThreadCtx)).tid })
+        .collect()
+}
+
+/// Start routines of the registered threads, in the order of `registered_tids`.
+pub fn registered_starts() -> Vec<usize> {
+    let reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: as in `with_registered`; `start` changes only while its thread is parked.
+    reg.iter()
+        .map(|&p| unsafe { (*(p as *const ThreadCtx)).start })
+        .collect()
+}
+
+/// Threads parked at their root now (kernel tids).
+static PARKED: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
+/// Whether thread `tid` is parked at its root.
+pub fn is_parked(tid: i32) -> bool {
+    PARKED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(&tid)
+}
+
+/// Sets the `__us_main` that the main thread's root calls after the next rebuild.
+pub fn set_main_fn(f: usize) {
+    MAIN_FN.store(f, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// The `__us_main` of the current version.
+pub fn main_fn() -> usize {
+    MAIN_FN.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 thread_local! {
@@ -118,6 +184,10 @@ pub fn current_or_init() -> *mut ThreadCtx {
         walk_skip: Cell::new(0),
         walk_refused_at: Cell::new((0, 0)),
         walk_failures: Cell::new(0),
+        // SAFETY: gettid has no preconditions.
+        tid: unsafe { libc::gettid() },
+        start: 0,
+        arg: 0,
     }));
     CTX.with(|c| c.set(ctx));
     // SAFETY: the key exists; the value is the context, freed by `ctx_destructor` or `end`.
@@ -127,13 +197,19 @@ pub fn current_or_init() -> *mut ThreadCtx {
 
 /// Gives the current thread a root and registers it; returns where the root helper writes its
 /// frame mark.
-fn begin(root_fn: *mut c_void) -> *mut usize {
+fn begin(root_fn: *mut c_void, start: usize, arg: usize) -> *mut usize {
     let ctx = current_or_init();
     // SAFETY: `ctx` is this thread's live context; no other reference to it exists now.
     let c = unsafe { &mut *ctx };
     c.root_fn = root_fn as usize;
+    c.start = start;
+    c.arg = arg;
     if !c.registered {
         c.registered = true;
+        REGISTRY
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(ctx as usize);
         coord::register();
     }
     &mut c.root_mark
@@ -154,6 +230,14 @@ fn end() {
 }
 
 fn release(ctx: Box<ThreadCtx>) {
+    if ctx.registered {
+        crate::blocking::on_thread_exit();
+    }
+    let me = &*ctx as *const ThreadCtx as usize;
+    REGISTRY
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|&p| p != me);
     if ctx.blocked {
         coord::blocking_leave();
     }
@@ -179,22 +263,77 @@ extern "C" fn ctx_destructor(p: *mut c_void) {
     })
 }
 
-/// Process start-up, from `main` in c/root.c: configuration, the main thread's context.
+/// Process start-up, from `main` in c/root.c: configuration, the main thread's context, the
+/// control channel, exit and fork handlers.
 #[no_mangle]
-pub extern "C" fn us_rt_main_init(root_fn: *mut c_void) -> *mut usize {
+pub extern "C" fn us_rt_main_init(root_fn: *mut c_void, main_fn: *mut c_void) -> *mut usize {
     guard(|| {
         coord::configure_from_env();
         crate::walk::init();
-        // SAFETY: `report_at_exit` is an `extern "C" fn()` that never unwinds.
-        unsafe { libc::atexit(coord::report_at_exit) };
-        begin(root_fn)
+        set_main_fn(main_fn as usize);
+        let mark = begin(root_fn, 0, 0);
+        crate::control::start();
+        // SAFETY: registers `extern "C"` functions that never unwind (they catch panics).
+        unsafe {
+            libc::atexit(coord::report_at_exit);
+            libc::atexit(at_exit);
+            libc::pthread_atfork(None, None, Some(fork_child));
+        }
+        mark
+    })
+}
+
+extern "C" fn at_exit() {
+    guard(crate::control::remove_socket)
+}
+
+/// In the child of `fork`: only the forking thread exists. The runtime forgets the others,
+/// ends any round the parent was in, and starts its own control socket, so that the child is
+/// updatable on its own.
+extern "C" fn fork_child() {
+    guard(|| {
+        let me = current() as usize;
+        let mut reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+        reg.retain(|&p| p == me);
+        let n = reg.len();
+        drop(reg);
+        PARKED.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        coord::fork_reset(n);
+        crate::control::fork_child();
     })
 }
 
 /// Start of a thread created through `__wrap_pthread_create`.
 #[no_mangle]
-pub extern "C" fn us_rt_thread_begin(root_fn: *mut c_void) -> *mut usize {
-    guard(|| begin(root_fn))
+pub extern "C" fn us_rt_thread_begin(
+    root_fn: *mut c_void,
+    start: *mut c_void,
+    arg: *mut c_void,
+) -> *mut usize {
+    guard(|| begin(root_fn, start as usize, arg as usize))
+}
+
+/// After a rebuild of a created thread: the start routine and argument to call (the new
+/// version's after an update).
+#[no_mangle]
+pub extern "C" fn us_rt_thread_next(start: *mut *mut c_void, arg: *mut *mut c_void) {
+    guard(|| {
+        // SAFETY: a non-null context is this thread's; the out-parameters come from abi.c.
+        if let Some(c) = unsafe { current().as_ref() } {
+            if c.start != 0 {
+                unsafe {
+                    *start = c.start as *mut c_void;
+                    *arg = c.arg as *mut c_void;
+                }
+            }
+        }
+    })
+}
+
+/// After a rebuild of the main thread: the `__us_main` to call.
+#[no_mangle]
+pub extern "C" fn us_rt_main_next() -> *mut c_void {
+    guard(|| main_fn() as *mut c_void)
 }
 
 /// The start routine of a created thread returned normally.
@@ -220,7 +359,17 @@ pub extern "C" fn us_rt_root_unwound() {
             fatal("a thread unwound to its root without saving any frame record");
         }
         c.in_runtime.set(true);
+        let tid = c.tid;
+        PARKED.lock().unwrap_or_else(|e| e.into_inner()).push(tid);
+        // While parked, the update controller may replace this context's records and start
+        // routine: no reference into it is held across `park`.
         coord::park();
+        PARKED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|&t| t != tid);
+        // SAFETY: as above; the controller is done with the context once `park` returns.
+        let c = unsafe { &mut *ctx };
         c.in_runtime.set(false);
         // SAFETY: as above.
         unsafe { *c.rebuilding = 1 };

@@ -59,7 +59,12 @@ impl TextRanges {
         if ip >= plo && ip < phi {
             return false;
         }
-        self.ranges.iter().any(|&(lo, hi)| ip >= lo && ip < hi)
+        if self.ranges.iter().any(|&(lo, hi)| ip >= lo && ip < hi) {
+            return true;
+        }
+        let m = MODULES.read().unwrap_or_else(|e| e.into_inner());
+        m.iter()
+            .any(|t| ip >= t.text.0 && ip < t.text.1 && !(ip >= t.pinned.0 && ip < t.pinned.1))
     }
 }
 
@@ -98,6 +103,67 @@ fn main_program_text() -> TextRanges {
 }
 
 static TEXT: OnceLock<TextRanges> = OnceLock::new();
+
+/// Text of an update module: frames there may be unwound, except in its pinned range.
+struct ModuleText {
+    text: (usize, usize),
+    pinned: (usize, usize),
+}
+
+/// Loaded update modules' text (added when a module is loaded, removed if it is discarded).
+static MODULES: std::sync::RwLock<Vec<ModuleText>> = std::sync::RwLock::new(Vec::new());
+
+extern "C" fn module_phdr_callback(
+    info: *mut libc::dl_phdr_info,
+    _size: libc::size_t,
+    data: *mut c_void,
+) -> c_int {
+    // SAFETY: `data` is the `(usize, Option<(usize, usize)>)` passed by `add_module`; `info`
+    // and its headers are valid during the callback.
+    unsafe {
+        let (inside, out) = &mut *(data as *mut (usize, Option<(usize, usize)>));
+        let info = &*info;
+        for i in 0..info.dlpi_phnum as usize {
+            let ph = &*info.dlpi_phdr.add(i);
+            if ph.p_type == libc::PT_LOAD && ph.p_flags & libc::PF_X != 0 {
+                let lo = info.dlpi_addr as usize + ph.p_vaddr as usize;
+                let hi = lo + ph.p_memsz as usize;
+                if *inside >= lo && *inside < hi {
+                    *out = Some((lo, hi));
+                    return 1;
+                }
+            }
+        }
+    }
+    0
+}
+
+/// Registers the text of the loaded object that contains `code` (an update module's function)
+/// with its pinned range; returns the text range.
+pub fn add_module(code: usize, pinned: (usize, usize)) -> Option<(usize, usize)> {
+    let mut data: (usize, Option<(usize, usize)>) = (code, None);
+    // SAFETY: the callback only reads the headers it is given and writes to `data`.
+    unsafe {
+        libc::dl_iterate_phdr(
+            Some(module_phdr_callback),
+            &mut data as *mut _ as *mut c_void,
+        )
+    };
+    let text = data.1?;
+    MODULES
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(ModuleText { text, pinned });
+    Some(text)
+}
+
+/// Forgets a module's text (it was discarded).
+pub fn remove_module(text: (usize, usize)) {
+    MODULES
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|t| t.text != text);
+}
 
 /// Computes the text ranges now (at start-up) so that the walk never runs dl_iterate_phdr for it.
 pub fn init() {

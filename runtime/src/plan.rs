@@ -1,0 +1,245 @@
+//! The plan of one update, made while the program still runs: which globals move where and
+//! how, how each old frame record becomes a new one, where old functions and globals went
+//! (for relocating pointers), and everything that makes the update impossible.
+//!
+//! The rules are upstare-meta's automatic defaults (`upstare_meta::diff`); the spec language
+//! will override them per item (issue 4/5: `Plan::build` is where its checked rules enter).
+//!
+//! Deliberately not here: touching any memory. `transfer.rs` executes a plan.
+
+use std::collections::HashMap;
+
+use upstare_meta::diff::{self, Transfer};
+use upstare_meta::transfer::Relocate;
+use upstare_meta::{Conv, FuncId, PointId};
+
+use crate::version::Version;
+
+/// One global or static local to fill in the new version.
+pub struct GlobalStep {
+    pub key: String,
+    pub old_addr: usize,
+    pub old_size: usize,
+    pub new_addr: usize,
+    pub new_size: usize,
+    pub conv: Conv,
+}
+
+/// How records saved at one old point become records of the new version.
+pub struct FrameStep {
+    pub new_fd: usize,
+    pub new_point: u32,
+    pub new_size: usize,
+    pub new_align: usize,
+    pub conv: Conv,
+}
+
+/// Where an old global went: its new address, and whether an interior pointer into it keeps
+/// its offset (same layout).
+struct Moved {
+    start: usize,
+    end: usize,
+    key: String,
+    to: Option<(usize, bool)>,
+}
+
+pub struct Plan {
+    pub globals: Vec<GlobalStep>,
+    /// Old point -> how to transform its records, or why they cannot be.
+    pub frames: HashMap<PointId, Result<FrameStep, String>>,
+    /// Old function entry address -> new one (None: the function was removed).
+    functions: HashMap<usize, (String, Option<usize>)>,
+    /// Old globals by address (sorted by start).
+    moved: Vec<Moved>,
+    /// Automatic defaults worth telling the user (new globals, dropped ones, new fields).
+    pub notes: Vec<String>,
+    /// Refusals: each names an item that needs a rule.
+    pub refusals: Vec<String>,
+}
+
+impl Plan {
+    /// The plan from `old` (the running version) to `new`.
+    pub fn build(old: &Version, new: &Version) -> Plan {
+        let d = diff::diff(&old.meta, &new.meta);
+        let mut plan = Plan {
+            globals: Vec::new(),
+            frames: HashMap::new(),
+            functions: HashMap::new(),
+            moved: Vec::new(),
+            notes: Vec::new(),
+            refusals: Vec::new(),
+        };
+        for g in &d.globals {
+            let og = g.old.map(|id| &old.meta.globals[id]);
+            let ng = g.new.map(|id| &new.meta.globals[id]);
+            let old_addr = og.and_then(|o| old.addrs.globals.get(&o.key).copied());
+            let new_addr = ng.and_then(|n| new.addrs.globals.get(&n.key).copied());
+            if let (Some(o), Some(a)) = (og, old_addr) {
+                let to = match (&g.transfer, new_addr) {
+                    (Transfer::Copy, Some(n)) => Some((n, true)),
+                    (Transfer::Convert(c), Some(n)) => Some((n, c.is_identity())),
+                    _ => None,
+                };
+                plan.moved.push(Moved {
+                    start: a,
+                    end: a + o.size.max(1) as usize,
+                    key: o.key.clone(),
+                    to,
+                });
+            }
+            match (&g.transfer, og, ng) {
+                (Transfer::Init, _, Some(n)) => plan
+                    .notes
+                    .push(format!("new global `{}` keeps its initialiser", n.key)),
+                (Transfer::Dropped, Some(o), _) => plan.notes.push(format!(
+                    "global `{}` was removed: its value is dropped",
+                    o.key
+                )),
+                (Transfer::NeedsRule(why), o, n) => plan.refusals.push(format!(
+                    "global `{}` needs a rule: {why}",
+                    o.or(n).map(|x| x.key.as_str()).unwrap_or("?")
+                )),
+                (t @ (Transfer::Copy | Transfer::Convert(_)), Some(o), Some(n)) => {
+                    // A const global's new value is its initialiser, in read-only memory.
+                    if o.flags.constant || n.flags.constant {
+                        continue;
+                    }
+                    let (Some(oa), Some(na)) = (old_addr, new_addr) else {
+                        plan.refusals.push(format!(
+                            "global `{}`: its address is not recorded in both versions",
+                            o.key
+                        ));
+                        continue;
+                    };
+                    let conv = match t {
+                        Transfer::Convert(c) => c.clone(),
+                        _ => Conv::copy(o.size),
+                    };
+                    if matches!(t, Transfer::Convert(c) if !c.is_identity()) {
+                        plan.notes.push(format!(
+                            "global `{}` converted from `{}` to `{}`",
+                            o.key, o.ty, n.ty
+                        ));
+                    }
+                    plan.globals.push(GlobalStep {
+                        key: n.key.clone(),
+                        old_addr: oa,
+                        old_size: o.size as usize,
+                        new_addr: na,
+                        new_size: n.size as usize,
+                        conv,
+                    });
+                }
+                _ => {}
+            }
+        }
+        plan.moved.sort_by_key(|m| m.start);
+        for f in &d.functions {
+            if let Some(of) = f.old {
+                plan.map_function(old, new, of, f.new);
+            }
+            for p in &f.points {
+                let step = match (&p.frame, p.new, f.new) {
+                    (Ok(conv), Some(np), Some(nf)) => frame_step(new, nf, np, conv.clone()),
+                    (Err(why), _, _) => Err(why.clone()),
+                    (Ok(_), None, _) | (Ok(_), _, None) => {
+                        Err("the point has no counterpart in the new version".into())
+                    }
+                };
+                plan.frames.insert(p.old, step);
+            }
+        }
+        plan
+    }
+
+    /// The plan of an update to the same version: nothing moves.
+    pub fn identity() -> Plan {
+        Plan {
+            globals: Vec::new(),
+            frames: HashMap::new(),
+            functions: HashMap::new(),
+            moved: Vec::new(),
+            notes: Vec::new(),
+            refusals: Vec::new(),
+        }
+    }
+
+    fn map_function(&mut self, old: &Version, new: &Version, of: FuncId, nf: Option<FuncId>) {
+        let o = &old.meta.functions[of];
+        let Some(&oa) = old.addrs.functions.get(&(o.file.clone(), o.name.clone())) else {
+            return;
+        };
+        let na = nf.and_then(|nf| {
+            let n = &new.meta.functions[nf];
+            new.addrs
+                .functions
+                .get(&(n.file.clone(), n.name.clone()))
+                .copied()
+        });
+        self.functions.insert(oa, (o.name.clone(), na));
+    }
+
+    /// The new version's address of the function whose old entry is `addr`: Some(None) when it
+    /// was removed, None when `addr` is no old function.
+    pub fn new_function(&self, addr: usize) -> Option<Option<usize>> {
+        self.functions.get(&addr).map(|(_, n)| *n)
+    }
+}
+
+fn frame_step(new: &Version, nf: FuncId, np: PointId, conv: Conv) -> Result<FrameStep, String> {
+    let f = &new.meta.functions[nf];
+    let p = &new.meta.points[np];
+    let new_fd = new
+        .addrs
+        .descriptors
+        .get(&(f.file.clone(), f.name.clone()))
+        .copied()
+        .ok_or_else(|| format!("`{}` of the new version has no descriptor", f.name))?;
+    Ok(FrameStep {
+        new_fd,
+        new_point: p.index,
+        new_size: p.record_size as usize,
+        new_align: p.record_align as usize,
+        conv,
+    })
+}
+
+/// Relocates pointer values while a plan is executed: pointers to old globals and functions
+/// become pointers to their new counterparts; other values (heap, stack boxes, libraries,
+/// string literals of the old version, which stays mapped) are kept.
+impl Relocate for Plan {
+    fn pointer(&mut self, v: u64) -> Result<u64, String> {
+        let v = v as usize;
+        if v == 0 {
+            return Ok(0);
+        }
+        if let Some((name, to)) = self.functions.get(&v) {
+            return match to {
+                Some(n) => Ok(*n as u64),
+                None => Err(format!(
+                    "a pointer to function `{name}`, which the new version removed"
+                )),
+            };
+        }
+        let i = self.moved.partition_point(|m| m.start <= v);
+        if i > 0 {
+            let m = &self.moved[i - 1];
+            if v < m.end {
+                return match m.to {
+                    Some((n, _)) if v == m.start => Ok(n as u64),
+                    Some((n, true)) => Ok((n + (v - m.start)) as u64),
+                    Some((_, false)) => Err(format!(
+                        "a pointer into global `{}` (offset {}), whose type changed",
+                        m.key,
+                        v - m.start
+                    )),
+                    None => Err(format!(
+                        "a pointer to global `{}`, which has no counterpart in the new version",
+                        m.key
+                    )),
+                };
+            }
+        }
+        Ok(v as u64)
+    }
+}

@@ -1,0 +1,440 @@
+//! The update transaction (ARCHITECTURE.md "The update transaction"):
+//!
+//! 1. **Prepare**, while the program runs: load the module, diff it against the running
+//!    version, make the plan; any refusal answers here and nothing was touched.
+//! 2. **Quiesce**: a strict round (`coord::begin_strict`): every thread unwinds to its root and
+//!    parks; blocked threads are woken (`blocking::ring`). Past the deadline: abort.
+//! 3. **Transform**, every thread parked: new frame records for every thread (staged beside the
+//!    old ones), new globals written into the new module's memory only, start routines mapped.
+//! 4. **Commit**: install the staged records and start routines, switch the current version,
+//!    point signal handlers at the new code, release: threads rebuild in the new version.
+//! 5. **Abort** (any failure after quiescence): drop what was staged, release: threads rebuild
+//!    from the records they left, in the old code; the module is closed.
+//!
+//! Deliberately not here: the rules themselves (plan.rs) and how threads unwind (coord.rs).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use upstare_proto::{Failure, Report, Response, SpecSource, Status, ThreadStatus};
+
+use crate::coord::{self, now_ns, QuiesceError};
+use crate::plan::Plan;
+use crate::records::RecordStack;
+use crate::thread::{self, ThreadCtx};
+use crate::version::{self, Version};
+
+/// The last update's report and where each thread was then (tid -> frames), for `status`.
+static LAST: Mutex<Option<(Report, Vec<(i32, Vec<String>)>)>> = Mutex::new(None);
+
+fn us(ns: u64) -> u64 {
+    ns / 1000
+}
+
+/// Runs one update to `module` (None: the running version again).
+pub fn run(module: Option<&str>, spec: Option<SpecSource>, deadline_ms: u64) -> Response {
+    let t0 = now_ns();
+    let mut report = Report::default();
+    let fail = |phase: &str, reasons: Vec<String>, report: &Report| Response::Failed {
+        failure: Failure {
+            phase: phase.into(),
+            reasons,
+            report: report.clone(),
+        },
+    };
+
+    // 1. Prepare.
+    let cur = match version::current() {
+        Ok(v) => v,
+        Err(e) => return fail("prepare", vec![e.to_string()], &report),
+    };
+    report.from_version = cur.number;
+    report.to_version = cur.number;
+    report.module = cur.path.clone();
+    if let Some(s) = &spec {
+        // The checked spec enters the plan with the spec-language and JIT issues; until then a
+        // spec is refused rather than ignored.
+        return fail(
+            "prepare",
+            vec![format!(
+                "{}: this runtime cannot apply update specs yet (automatic transfer only)",
+                s.path
+            )],
+            &report,
+        );
+    }
+    let new = match module {
+        None => None,
+        Some(path) => {
+            let dir = match crate::control::private_dir() {
+                Ok(d) => d,
+                Err(e) => return fail("prepare", vec![e], &report),
+            };
+            match version::load(path, &dir) {
+                Ok(v) => Some(v),
+                Err(e) => return fail("prepare", vec![e.to_string()], &report),
+            }
+        }
+    };
+    if let Some(n) = &new {
+        report.to_version = n.number;
+        report.module = n.path.clone();
+    }
+    let mut plan = match &new {
+        Some(n) => Plan::build(&cur, n),
+        None => Plan::identity(),
+    };
+    if new.is_some() {
+        let mut r = Vec::new();
+        check_thread_roots(&plan, &mut r);
+        plan.refusals.extend(r);
+    }
+    report.notes = plan.notes.clone();
+    report.prepare_us = us(now_ns() - t0);
+    if !plan.refusals.is_empty() {
+        let reasons = std::mem::take(&mut plan.refusals);
+        if let Some(n) = new {
+            version::discard(n);
+        }
+        return fail("prepare", reasons, &report);
+    }
+
+    // 2. Quiesce.
+    let deadline = Duration::from_millis(deadline_ms.max(1));
+    if let Err(e) = coord::begin_strict(deadline) {
+        if let Some(n) = new {
+            version::discard(n);
+        }
+        return fail("quiesce", vec![quiesce_reason(e)], &report);
+    }
+    if let Err(e) = coord::wait_all_parked() {
+        let stuck = not_parked_threads();
+        let times = coord::wait_finished();
+        report.quiesce_us = us(now_ns().saturating_sub(times.requested.max(t0)));
+        if let Some(n) = new {
+            version::discard(n);
+        }
+        let mut reasons = vec![quiesce_reason(e)];
+        reasons.extend(stuck);
+        return fail("quiesce", reasons, &report);
+    }
+
+    // 3. Transform (every registered thread is parked).
+    let t_transform = now_ns();
+    let staged = thread::with_registered(|ctxs| transform(ctxs, &cur, new.as_ref(), &mut plan));
+    let staged = match staged {
+        Ok(s) => s,
+        Err(reasons) => {
+            report.transform_us = us(now_ns() - t_transform);
+            coord::release();
+            let times = coord::wait_finished();
+            fill_times(&mut report, &times);
+            if let Some(n) = new {
+                version::discard(n);
+            }
+            return fail("transform", reasons, &report);
+        }
+    };
+    report.threads = staged.threads.len() as u64;
+    report.frames = staged.frames;
+    report.globals = staged.globals;
+    report.bytes = staged.bytes;
+    let frames_seen = staged.where_.clone();
+
+    // 4. Commit.
+    thread::with_registered(|ctxs| {
+        for (ctx, st) in ctxs.iter_mut().zip(staged.threads) {
+            if let Some(recs) = st.records {
+                ctx.records = recs;
+            }
+            ctx.start = st.start;
+            ctx.arg = st.arg;
+        }
+    });
+    if let Some(n) = new {
+        retarget_signal_handlers(&plan);
+        thread::set_main_fn(n.main_fn);
+        version::commit(n);
+    }
+    report.transform_us = us(now_ns() - t_transform);
+    coord::release();
+    let times = coord::wait_finished();
+    fill_times(&mut report, &times);
+    *LAST.lock().unwrap_or_else(|e| e.into_inner()) = Some((report.clone(), frames_seen));
+    Response::Updated { report }
+}
+
+fn fill_times(r: &mut Report, t: &coord::StrictTimes) {
+    r.quiesce_us = us(t.all_parked.saturating_sub(t.requested));
+    r.rebuild_us = us(t.finished.saturating_sub(t.released));
+    r.pause_us = us(t.finished.saturating_sub(t.first_arrival));
+}
+
+fn quiesce_reason(e: QuiesceError) -> String {
+    match e {
+        QuiesceError::Busy => "another update is in progress".into(),
+        QuiesceError::Deadline { parked, registered } => format!(
+            "deadline passed: {parked} of {registered} threads reached an update point; \
+             the program continues in the version it ran"
+        ),
+    }
+}
+
+/// Threads that had not parked when the deadline passed, with what the kernel says they do.
+fn not_parked_threads() -> Vec<String> {
+    thread::registered_tids()
+        .into_iter()
+        .filter(|&tid| !thread::is_parked(tid))
+        .map(|tid| {
+            let (name, state, wchan) = proc_thread(tid);
+            format!("thread {tid} ({name}) never reached an update point: state {state}, waiting in {wchan}")
+        })
+        .collect()
+}
+
+/// The kernel's view of thread `tid` of this process: name, state letter, wait channel.
+fn proc_thread(tid: i32) -> (String, String, String) {
+    let base = format!("/proc/self/task/{tid}");
+    let read = |f: &str| {
+        std::fs::read_to_string(format!("{base}/{f}"))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let name = read("comm");
+    let stat = read("stat");
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, r)| r.split_whitespace().next())
+        .unwrap_or("?")
+        .to_string();
+    let wchan = match read("wchan") {
+        w if w.is_empty() || w == "0" => "user code".to_string(),
+        w => w,
+    };
+    (name, state, wchan)
+}
+
+/// Every running thread's start routine must exist in the new version.
+fn check_thread_roots(plan: &Plan, refusals: &mut Vec<String>) {
+    let starts: Vec<(i32, usize)> = thread::registered_tids()
+        .into_iter()
+        .zip(thread::registered_starts())
+        .collect();
+    for (tid, start) in starts {
+        if start == 0 {
+            continue;
+        }
+        if let Some(None) = plan.new_function(start) {
+            refusals.push(format!(
+                "thread {tid} runs a start routine that the new version removed (map it with a thread rule)"
+            ));
+        }
+    }
+}
+
+/// What the transform produced for one thread.
+struct StagedThread {
+    records: Option<RecordStack>,
+    start: usize,
+    arg: usize,
+}
+
+struct Staged {
+    threads: Vec<StagedThread>,
+    frames: u64,
+    globals: u64,
+    bytes: u64,
+    where_: Vec<(i32, Vec<String>)>,
+}
+
+/// Step 3: builds every thread's new records and the new globals. Writes only memory of the
+/// new version and fresh records, so an abort only has to drop what it returns.
+fn transform(
+    ctxs: &mut [&mut ThreadCtx],
+    cur: &Version,
+    new: Option<&Version>,
+    plan: &mut Plan,
+) -> Result<Staged, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut staged = Staged {
+        threads: Vec::new(),
+        frames: 0,
+        globals: 0,
+        bytes: 0,
+        where_: Vec::new(),
+    };
+    let versions = version::all();
+    for ctx in ctxs.iter() {
+        let mut frames_here = Vec::new();
+        let mut new_stack = new.map(|_| RecordStack::new());
+        for (fd, point, body) in ctx.records.iter() {
+            staged.frames += 1;
+            let Some((fid, ver)) = versions
+                .iter()
+                .find_map(|v| v.function_of_descriptor(fd as usize).map(|f| (f, v)))
+            else {
+                errors.push(format!(
+                    "thread {}: a frame of an unknown function (descriptor {fd:p})",
+                    ctx.tid
+                ));
+                continue;
+            };
+            let f = &ver.meta.functions[fid];
+            let Some(&pid) = f.points.get(point as usize) else {
+                errors.push(format!(
+                    "thread {}: `{}` has no point {point}",
+                    ctx.tid, f.name
+                ));
+                continue;
+            };
+            let p = &ver.meta.points[pid];
+            let place = format!("{} @ {} ({}:{})", f.name, p.key, p.file, p.line);
+            frames_here.push(place.clone());
+            let Some(stack) = new_stack.as_mut() else {
+                continue;
+            };
+            if ver.number != cur.number {
+                errors.push(format!(
+                    "thread {}: frame {place} belongs to version {}, not the running version {}",
+                    ctx.tid, ver.number, cur.number
+                ));
+                continue;
+            }
+            if f.flags.not_updatable {
+                errors.push(format!(
+                    "thread {}: frame {place} is active and `{}` is not updatable",
+                    ctx.tid, f.name
+                ));
+                continue;
+            }
+            let step = match plan.frames.get(&pid) {
+                Some(Ok(s)) => s,
+                Some(Err(why)) => {
+                    errors.push(format!(
+                        "thread {}: frame {place} cannot be mapped: {why}",
+                        ctx.tid
+                    ));
+                    continue;
+                }
+                None => {
+                    errors.push(format!(
+                        "thread {}: frame {place} has no counterpart in the new version",
+                        ctx.tid
+                    ));
+                    continue;
+                }
+            };
+            let (new_fd, new_point, size, align) =
+                (step.new_fd, step.new_point, step.new_size, step.new_align);
+            let conv = step.conv.clone();
+            let out = match stack.push(new_fd as *const _, new_point, size, align) {
+                Ok(b) => b,
+                Err(e) => {
+                    errors.push(format!("thread {}: frame {place}: {e:?}", ctx.tid));
+                    continue;
+                }
+            };
+            // SAFETY: `out` is a fresh zeroed record body of `size` bytes.
+            let out = unsafe { std::slice::from_raw_parts_mut(out.as_ptr(), size) };
+            if let Err(e) = upstare_meta::transfer::apply(&conv, body, out, plan) {
+                errors.push(format!("thread {}: frame {place}: {e}", ctx.tid));
+            }
+            staged.bytes += size as u64;
+        }
+        let (mut start, mut arg) = (ctx.start, ctx.arg);
+        if new.is_some() && start != 0 {
+            match plan.new_function(start) {
+                Some(Some(n)) => start = n,
+                Some(None) => errors.push(format!(
+                    "thread {}: its start routine was removed by the new version",
+                    ctx.tid
+                )),
+                None => {}
+            }
+            match upstare_meta::transfer::Relocate::pointer(plan, arg as u64) {
+                Ok(a) => arg = a as usize,
+                Err(e) => errors.push(format!("thread {}: start argument: {e}", ctx.tid)),
+            }
+        }
+        staged.where_.push((ctx.tid, frames_here));
+        staged.threads.push(StagedThread {
+            records: new_stack,
+            start,
+            arg,
+        });
+    }
+    if new.is_some() {
+        let steps = std::mem::take(&mut plan.globals);
+        for g in &steps {
+            // SAFETY: old_addr/new_addr are globals of the old and new version of the sizes
+            // their metadata gives; the new module's data is writable and unused until commit.
+            let (old, out) = unsafe {
+                (
+                    std::slice::from_raw_parts(g.old_addr as *const u8, g.old_size),
+                    std::slice::from_raw_parts_mut(g.new_addr as *mut u8, g.new_size),
+                )
+            };
+            match upstare_meta::transfer::apply(&g.conv, old, out, plan) {
+                Ok(()) => {
+                    staged.globals += 1;
+                    staged.bytes += g.new_size as u64;
+                }
+                Err(e) => errors.push(format!("global `{}`: {e}", g.key)),
+            }
+        }
+        plan.globals = steps;
+    }
+    if errors.is_empty() {
+        Ok(staged)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Signal handlers that are functions of the old version now dispatch to the new ones.
+fn retarget_signal_handlers(plan: &Plan) {
+    for sig in 1..libc::SIGRTMAX() {
+        // SAFETY: a query with a null new action; `old` is a valid out-parameter.
+        let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+        if unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) } != 0 {
+            continue;
+        }
+        if let Some(Some(n)) = plan.new_function(old.sa_sigaction) {
+            let mut act = old;
+            act.sa_sigaction = n;
+            // SAFETY: installs the same action with the new version's handler.
+            unsafe { libc::sigaction(sig, &act, std::ptr::null_mut()) };
+        }
+    }
+}
+
+/// `upstare status`.
+pub fn status() -> Status {
+    let cur = version::current().ok();
+    let last = LAST.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let threads = thread::registered_tids()
+        .into_iter()
+        .map(|tid| {
+            let (name, state, _) = proc_thread(tid);
+            let frames = last
+                .as_ref()
+                .and_then(|(_, w)| w.iter().find(|(t, _)| *t == tid).map(|(_, f)| f.clone()))
+                .unwrap_or_default();
+            ThreadStatus {
+                tid,
+                name,
+                state,
+                frames,
+            }
+        })
+        .collect();
+    Status {
+        pid: std::process::id(),
+        version: cur.as_ref().map(|v| v.number).unwrap_or(1),
+        module: cur.as_ref().map(|v| v.path.clone()).unwrap_or_default(),
+        versions: version::all().iter().map(|v| v.path.clone()).collect(),
+        threads,
+        last_update: last.map(|(r, _)| r),
+    }
+}
