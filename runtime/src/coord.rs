@@ -465,7 +465,10 @@ pub fn begin_strict(deadline: Duration) -> Result<(), QuiesceError> {
 /// Waits until every registered thread has parked (Ok) or the deadline passes (the round is
 /// then aborted: parked threads are released to rebuild in the code they left). While waiting,
 /// repeats the wake-ups about every millisecond (`blocking::re_ring`).
-pub fn wait_all_parked() -> Result<(), QuiesceError> {
+/// `before_abort` runs at the deadline, before parked threads are released (to see who they
+/// are).
+pub fn wait_all_parked(before_abort: impl FnOnce()) -> Result<(), QuiesceError> {
+    let mut before_abort = Some(before_abort);
     loop {
         {
             let mut r = lock();
@@ -474,6 +477,13 @@ pub fn wait_all_parked() -> Result<(), QuiesceError> {
             }
             let now = now_ns();
             if now >= r.deadline_ns {
+                if let Some(f) = before_abort.take() {
+                    // `f` reads the thread registry, which has its own lock: run it without
+                    // ours, then look again (if everyone parked meanwhile, the update goes on).
+                    drop(r);
+                    f();
+                    continue;
+                }
                 let err = QuiesceError::Deadline {
                     parked: r.parked,
                     registered: r.registered,

@@ -107,8 +107,8 @@ pub fn run(module: Option<&str>, spec: Option<SpecSource>, deadline_ms: u64) -> 
         }
         return fail("quiesce", vec![quiesce_reason(e)], &report);
     }
-    if let Err(e) = coord::wait_all_parked() {
-        let stuck = not_parked_threads();
+    let mut stuck = Vec::new();
+    if let Err(e) = coord::wait_all_parked(|| stuck = not_parked_threads()) {
         let times = coord::wait_finished();
         report.quiesce_us = us(now_ns().saturating_sub(times.requested.max(t0)));
         if let Some(n) = new {

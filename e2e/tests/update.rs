@@ -1,0 +1,358 @@
+//! Live updates of real processes with the real `upstare` CLI: programs in `data/update/<case>/`
+//! (one folder per version) built with upstare-cc, started as processes, updated while they
+//! run, and checked by their own output afterwards.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use upstare_e2e::live::{build, Live};
+use upstare_e2e::{data_dir, Cmd, WorkDir};
+
+const T: Duration = Duration::from_secs(30);
+
+fn case_dir(case: &str) -> PathBuf {
+    data_dir().join("update").join(case)
+}
+
+/// Builds `case/v1` as an executable and the other versions as update modules; returns
+/// (executable, modules by version name).
+fn build_case(work: &WorkDir, case: &str, versions: &[&str]) -> (PathBuf, Vec<PathBuf>) {
+    let dir = case_dir(case);
+    // Code built with plain gcc, linked into every version (`plain/*.c`).
+    let mut objects: Vec<String> = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir.join("plain")) {
+        for e in rd.flatten() {
+            let src = e.path();
+            let obj = work.join(format!(
+                "{}.o",
+                src.file_stem().unwrap_or_default().to_string_lossy()
+            ));
+            let o = Cmd::new("gcc")
+                .args(["-O2", "-fPIC", "-c"])
+                .arg(&src)
+                .arg("-o")
+                .arg(&obj)
+                .run();
+            assert!(o.success(), "{}", o.report());
+            objects.push(obj.display().to_string());
+        }
+    }
+    let extra: Vec<&str> = objects.iter().map(String::as_str).collect();
+    let sources = |v: &str| -> Vec<PathBuf> {
+        let mut s: Vec<PathBuf> = std::fs::read_dir(dir.join(v))
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.join(v).display()))
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "c"))
+            .collect();
+        s.sort();
+        s
+    };
+    let exe = work.join("v1");
+    build(&sources("v1"), &exe, false, &extra);
+    let mut mods = Vec::new();
+    for v in versions {
+        let m = work.join(format!("{v}.so"));
+        build(&sources(v), &m, true, &extra);
+        mods.push(m);
+    }
+    (exe, mods)
+}
+
+/// One line of the chain program: version, i, ticks, last, total, extra.
+fn parse_chain(line: &str) -> Option<(u32, i64, i64, i64, i64, Option<i64>)> {
+    let mut it = line.split_whitespace();
+    let v: u32 = it.next()?.strip_prefix('v')?.parse().ok()?;
+    let mut kv = std::collections::HashMap::new();
+    for w in it {
+        let (k, val) = w.split_once('=')?;
+        kv.insert(k, val.parse::<i64>().ok()?);
+    }
+    Some((
+        v,
+        kv["i"],
+        kv["ticks"],
+        kv["last"],
+        kv["total"],
+        kv.get("extra").copied(),
+    ))
+}
+
+fn assert_updated(o: &upstare_e2e::Output) {
+    assert!(
+        o.success() && o.stdout_str().contains("updated from version"),
+        "update failed:\n{}",
+        o.report()
+    );
+}
+
+/// v1 -> v2 -> v3 -> v2 on one process: every counter carries over, types widen, a field is
+/// added and dropped, and each version's code runs exactly from its update on.
+#[test]
+fn chain_v1_v2_v3_v2() {
+    let work = WorkDir::new("update-chain");
+    let (exe, mods) = build_case(&work, "chain", &["v2", "v3"]);
+    let mut p = Live::start(&work, &exe, &["400"], &[]);
+    p.wait_for("ready", T);
+    p.wait_for("i=40 ", T);
+    assert_updated(&p.update(&mods[0], &[]));
+    p.wait_for("i=100 ", T);
+    assert_updated(&p.update(&mods[1], &[]));
+    p.wait_for("i=160 ", T);
+    let back = p.update(&mods[0], &[]);
+    assert_updated(&back);
+    assert!(
+        back.stdout_str().contains("to version 4"),
+        "{}",
+        back.report()
+    );
+    let status = p.status(&[]);
+    assert!(
+        status.success() && status.stdout_str().contains("version 4"),
+        "{}",
+        status.report()
+    );
+    let (code, lines, err) = p.finish(T);
+    assert_eq!(code, Some(0), "stderr: {err}");
+    let rows: Vec<_> = lines.iter().filter_map(|l| parse_chain(l)).collect();
+    assert_eq!(rows.len(), 400, "{}", lines.join("\n"));
+    let mut phases: Vec<u32> = Vec::new();
+    let mut extra_seen = 0;
+    for (k, &(v, i, ticks, last, total, extra)) in rows.iter().enumerate() {
+        assert_eq!(i, k as i64, "line {k}: {}", lines.join("\n"));
+        assert_eq!((ticks, last), (i + 1, i), "line {k}");
+        if phases.last() != Some(&v) {
+            phases.push(v);
+        }
+        let step = v as i64;
+        let prev = if k == 0 { 0 } else { rows[k - 1].4 };
+        assert_eq!(
+            total - prev,
+            step,
+            "line {k}: total steps by the version's amount"
+        );
+        if v == 3 {
+            extra_seen += 1;
+            assert_eq!(
+                extra,
+                Some(extra_seen),
+                "line {k}: the new field starts at zero"
+            );
+        }
+    }
+    assert_eq!(phases, [1, 2, 3, 2], "versions in order: {phases:?}");
+}
+
+/// Updates that must not happen, each refused or rolled back with its reason, after which the
+/// program still runs version 1 correctly and a good update still succeeds.
+#[test]
+fn refusals_leave_version_1_running() {
+    let work = WorkDir::new("update-refusals");
+    let (exe, mods) = build_case(&work, "refusals", &["v2", "nomap", "narrow"]);
+    let other = work.join("other.so");
+    build(
+        &[case_dir("refusals").join("other/other.c")],
+        &other,
+        true,
+        &[],
+    );
+    let mut p = Live::start(&work, &exe, &["100000"], &[]);
+    p.wait_for("ready", T);
+    p.wait_for("v1 i=20 ", T);
+
+    let expect_refusal = |o: upstare_e2e::Output, phase: &str, words: &[&str]| {
+        let out = o.stdout_str();
+        assert_eq!(o.status.and_then(|s| s.code()), Some(1), "{}", o.report());
+        assert!(out.contains(&format!("phase `{phase}`")), "{}", o.report());
+        for w in words {
+            assert!(out.contains(w), "missing `{w}`:\n{}", o.report());
+        }
+    };
+    // A missing file: the CLI itself says so.
+    let missing = p.update(&work.join("nope.so"), &[]);
+    assert!(
+        !missing.success() && missing.stderr_str().contains("nope.so"),
+        "{}",
+        missing.report()
+    );
+    // A module of another program.
+    expect_refusal(
+        p.update(&other, &[]),
+        "prepare",
+        &["not a version of this program"],
+    );
+    // A global narrowed: needs a rule.
+    expect_refusal(
+        p.update(&mods[2], &[]),
+        "prepare",
+        &["`total`", "needs a rule"],
+    );
+    // The frame main is in has no counterpart: rolled back after quiescence.
+    expect_refusal(
+        p.update(&mods[1], &[]),
+        "transform",
+        &["main @ loop#1", "has no point loop#1"],
+    );
+    // A thread stuck in code built without upstare-cc: the deadline passes.
+    std::fs::write(work.join("spin"), "").unwrap();
+    p.wait_for("spinning", T);
+    expect_refusal(
+        p.update(&mods[0], &["--deadline", "300ms"]),
+        "quiesce",
+        &["deadline passed", "never reached an update point"],
+    );
+    std::fs::write(work.join("stop"), "").unwrap();
+    p.wait_for("stopped", T);
+    // Still version 1, counting correctly; now a good update goes through.
+    let before = p.wait_for("v1 i=", T);
+    assert_updated(&p.update(&mods[0], &[]));
+    let after = p.wait_for("v2 i=", T);
+    let n = |l: &str| -> i64 {
+        l.split_whitespace()
+            .find_map(|w| w.strip_prefix("i="))
+            .and_then(|x| x.parse().ok())
+            .unwrap()
+    };
+    assert!(n(&after) > n(&before), "{before} / {after}");
+}
+
+/// The CLI of another user cannot reach the program's socket.
+#[test]
+fn another_user_is_refused() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc_geteuid() } != 0 {
+        eprintln!("skipped: needs root to run the client under another uid");
+        return;
+    }
+    let work = WorkDir::new("update-user");
+    let (exe, mods) = build_case(&work, "chain", &["v2"]);
+    let mut p = Live::start(&work, &exe, &["100000"], &[]);
+    p.wait_for("ready", T);
+    let cli = upstare_e2e::live::upstare_cli();
+    let o = Cmd::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&cli)
+        .args(["update", &p.pid.to_string()])
+        .arg(&mods[0])
+        .env("UPSTARE_SOCKET_DIR", &p.sock_dir)
+        .run();
+    assert_eq!(o.status.and_then(|s| s.code()), Some(1), "{}", o.report());
+    assert!(
+        o.stdout_str().contains("permission denied"),
+        "{}",
+        o.report()
+    );
+    // The program is untouched and still version 1.
+    p.wait_for("v1 i=", T);
+    let st = p.status(&[]);
+    assert!(st.stdout_str().contains("version 1 "), "{}", st.report());
+}
+
+extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+/// Eight threads in the same loop, updated at once: each one's stack-held counters carry over
+/// and each continues in v2's code; main, waiting in pthread_join, is updated too.
+#[test]
+fn workers_in_one_function_updated_together() {
+    let work = WorkDir::new("update-threads");
+    let (exe, mods) = build_case(&work, "threads", &["v2"]);
+    let mut p = Live::start(&work, &exe, &["600"], &[]);
+    p.wait_for("ready", T);
+    p.wait_for("i=100 ", T);
+    let o = p.update(&mods[0], &[]);
+    assert_updated(&o);
+    assert!(o.stdout_str().contains("threads 9"), "{}", o.report());
+    let (code, lines, err) = p.finish(T);
+    assert_eq!(code, Some(0), "stderr: {err}");
+    for id in 0..8i64 {
+        let mine: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.contains(&format!("worker={id} ")))
+            .collect();
+        let mut saw_v2 = false;
+        for l in &mine {
+            let num = |k: &str| -> i64 {
+                l.split_whitespace()
+                    .find_map(|w| w.strip_prefix(&format!("{k}=")))
+                    .and_then(|x| x.parse().ok())
+                    .unwrap_or(-1)
+            };
+            if l.starts_with("end") {
+                assert_eq!(num("count"), 600, "{l}");
+                continue;
+            }
+            assert_eq!(num("count"), num("i") + 1, "{l}");
+            if l.starts_with("v2") {
+                saw_v2 = true;
+                // Every v1 iteration added id, every v2 one adds 2 * id.
+                let extra = num("sum") - id * num("count");
+                assert!(extra >= 0 && extra <= id * num("count"), "{l}");
+            } else {
+                assert!(!saw_v2, "a v1 line after the update: {l}");
+                assert_eq!(num("sum"), id * num("count"), "{l}");
+            }
+        }
+        assert!(saw_v2, "worker {id} never ran v2:\n{}", lines.join("\n"));
+    }
+    assert!(lines.iter().any(|l| l == "all done"));
+}
+
+/// A server that forks per job: `--tree` updates the parent and both children, each reported.
+#[test]
+fn forked_processes_updated_with_tree() {
+    let work = WorkDir::new("update-forking");
+    let (exe, mods) = build_case(&work, "forking", &["v2"]);
+    let mut p = Live::start(&work, &exe, &["100000"], &[]);
+    let ready = p.wait_for("ready", T);
+    p.wait_for("i=50 ", T);
+    let o = p.update(&mods[0], &["--tree"]);
+    assert!(o.success(), "{}", o.report());
+    assert_eq!(
+        o.stdout_str()
+            .matches("updated from version 1 to version 2")
+            .count(),
+        3,
+        "{}",
+        o.report()
+    );
+    let kids: Vec<&str> = ready.split_whitespace().skip(1).collect();
+    for pid in [p.pid.to_string().as_str(), kids[0], kids[1]] {
+        p.wait_for(&format!("pid={pid} "), T);
+        let l = p.wait_for(&format!("v2 "), T);
+        assert!(l.starts_with("v2"), "{l}");
+    }
+    let v2_pids: std::collections::HashSet<String> = p
+        .seen
+        .iter()
+        .filter(|l| l.starts_with("v2"))
+        .filter_map(|l| {
+            l.split_whitespace()
+                .find_map(|w| w.strip_prefix("pid="))
+                .map(String::from)
+        })
+        .collect();
+    for _ in 0..60 {
+        if v2_pids.len() == 3 {
+            break;
+        }
+        p.wait_for("v2 ", T);
+    }
+    let v2_pids: std::collections::HashSet<String> = p
+        .seen
+        .iter()
+        .filter(|l| l.starts_with("v2"))
+        .filter_map(|l| {
+            l.split_whitespace()
+                .find_map(|w| w.strip_prefix("pid="))
+                .map(String::from)
+        })
+        .collect();
+    assert_eq!(v2_pids.len(), 3, "{}", p.seen.join("\n"));
+    // Children are killed with the parent's process group by the harness; end them here.
+    for k in kids {
+        let _ = Cmd::new("kill").arg(k).run();
+    }
+}
