@@ -1,7 +1,27 @@
-//! The `.upd` update-spec language.
+//! The `.upd` update-spec language: grammar, checker, diagnostics, draft specs.
+//!
+//! ```text
+//! .upd text --parse--> ast::Spec --check (old + new metadata, upstare_meta::diff)--> checked::Spec
+//!                                  \--> Vec<Diagnostic> --render--> miette text or JSON
+//! old + new metadata --draft--> a draft .upd (upstare diff)
+//! ```
+//!
+//! The entry points are [`check`] (the runtime calls it at update time, before any thread
+//! stops, and `upstare check` offline), [`render`] (only the CLI and tests render), and
+//! [`draft`]. The checked representation ([`checked`]) is what the JIT compiles; it holds no
+//! cranelift types and no names to look up again. This crate knows nothing of machine code,
+//! processes or ELF files: it takes metadata as `upstare_meta::Module`s.
+//!
+//! The language reference is `spec/README.md`; its conformance cases are `spec/cases/`.
+
 pub mod ast;
+mod check;
+pub mod checked;
 mod diag;
+mod draft;
 mod parse;
 
+pub use check::{check, LANGUAGE_VERSION};
 pub use diag::{did_you_mean, render, suggest, Code, Diagnostic, Label, Severity};
+pub use draft::draft;
 pub use parse::parse;
