@@ -191,7 +191,7 @@ fn refusals_leave_version_1_running() {
     expect_refusal(
         p.update(&mods[1], &[]),
         "transform",
-        &["main @ loop#1", "has no point loop#1"],
+        &["frame main @", "has no point"],
     );
     // A thread stuck in code built without upstare-cc: the deadline passes.
     std::fs::write(work.join("spin"), "").unwrap();
@@ -203,6 +203,17 @@ fn refusals_leave_version_1_running() {
     );
     std::fs::write(work.join("stop"), "").unwrap();
     p.wait_for("stopped", T);
+    // A thread inside a function that cannot be made rebuildable (variadic, its callee may
+    // unwind): the deadline passes, and the reason names the function.
+    std::fs::write(work.join("vlog"), "").unwrap();
+    p.wait_for("vlog 1", T);
+    expect_refusal(
+        p.update(&mods[0], &["--deadline", "300ms"]),
+        "quiesce",
+        &["deadline passed", "`vlog`", "not updatable"],
+    );
+    std::fs::write(work.join("vstop"), "").unwrap();
+    p.wait_for("vstopped", T);
     // Still version 1, counting correctly; now a good update goes through.
     let before = p.wait_for("v1 i=", T);
     assert_updated(&p.update(&mods[0], &[]));

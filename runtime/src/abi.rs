@@ -70,6 +70,10 @@ pub extern "C" fn __us_point(fd: *const UsFn, point: c_uint) -> c_int {
 /// visits of that point, k <= this.
 const MAX_WALK_BACKOFF_LOG2: u32 = 8;
 
+/// Values of `ThreadCtx::refused` that are not return addresses.
+pub const REFUSED_HOLDS_LOCK: usize = 1;
+pub const REFUSED_UNKNOWN: usize = 2;
+
 fn unwind_now(c: &crate::thread::ThreadCtx, fd: *const UsFn, point: c_uint) -> bool {
     // SAFETY: `rebuilding` points to this thread's `__us_rebuilding`.
     let rebuilding = unsafe { *c.rebuilding } != 0;
@@ -77,6 +81,8 @@ fn unwind_now(c: &crate::thread::ThreadCtx, fd: *const UsFn, point: c_uint) -> b
         return false;
     }
     if !crate::blocking::may_unwind_holding_locks() {
+        c.refused
+            .store(REFUSED_HOLDS_LOCK, std::sync::atomic::Ordering::Relaxed);
         coord::check_deadline();
         return false;
     }
@@ -93,7 +99,8 @@ fn unwind_now(c: &crate::thread::ThreadCtx, fd: *const UsFn, point: c_uint) -> b
         coord::check_deadline();
         return false;
     }
-    if !walk::may_unwind(c.root_mark, c.root_fn) {
+    if let Err(ip) = walk::may_unwind(c.root_mark, c.root_fn) {
+        c.refused.store(ip.max(REFUSED_UNKNOWN), std::sync::atomic::Ordering::Relaxed);
         let f = (c.walk_failures.get() + 1).min(MAX_WALK_BACKOFF_LOG2);
         c.walk_failures.set(f);
         c.walk_skip.set((1 << f) - 1);
@@ -103,6 +110,7 @@ fn unwind_now(c: &crate::thread::ThreadCtx, fd: *const UsFn, point: c_uint) -> b
     }
     c.walk_failures.set(0);
     c.walk_refused_at.set((0, 0));
+    c.refused.store(0, std::sync::atomic::Ordering::Relaxed);
     coord::try_arrive()
 }
 

@@ -54,6 +54,10 @@ pub struct ThreadCtx {
     pub walk_refused_at: Cell<(usize, u32)>,
     /// Kernel thread id, for status and error messages.
     pub tid: i32,
+    /// Why this thread last declined to unwind at an update point: the return address of the
+    /// frame the stack walk refused, or one of `abi::REFUSED_*`; 0 after it unwound. Read by
+    /// the update controller to explain a missed deadline.
+    pub refused: std::sync::atomic::AtomicUsize,
     /// The start routine and argument a created thread's root calls (0 for the main thread);
     /// an update replaces them with the new version's.
     pub start: usize,
@@ -87,6 +91,18 @@ pub fn registered_tids() -> Vec<i32> {
     // SAFETY: as in `with_registered`; `tid` is written once before registration.
     reg.iter()
         .map(|&p| unsafe { (*(p as *const ThreadCtx)).tid })
+        .collect()
+}
+
+/// (tid, refusal) of every registered thread: see `ThreadCtx::refused`.
+pub fn registered_refusals() -> Vec<(i32, usize)> {
+    let reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: as in `with_registered`; `refused` is atomic.
+    reg.iter()
+        .map(|&p| unsafe {
+            let c = &*(p as *const ThreadCtx);
+            (c.tid, c.refused.load(std::sync::atomic::Ordering::Relaxed))
+        })
         .collect()
 }
 
@@ -186,6 +202,7 @@ pub fn current_or_init() -> *mut ThreadCtx {
         walk_failures: Cell::new(0),
         // SAFETY: gettid has no preconditions.
         tid: unsafe { libc::gettid() },
+        refused: std::sync::atomic::AtomicUsize::new(0),
         start: 0,
         arg: 0,
     }));

@@ -180,16 +180,55 @@ fn quiesce_reason(e: QuiesceError) -> String {
     }
 }
 
-/// Threads that had not parked when the deadline passed, with what the kernel says they do.
+/// Threads that had not parked when the deadline passed: what the kernel says they do, and
+/// why they declined to unwind when they last reached an update point.
 fn not_parked_threads() -> Vec<String> {
-    thread::registered_tids()
+    thread::registered_refusals()
         .into_iter()
-        .filter(|&tid| !thread::is_parked(tid))
-        .map(|tid| {
+        .filter(|&(tid, _)| !thread::is_parked(tid))
+        .map(|(tid, refused)| {
             let (name, state, wchan) = proc_thread(tid);
-            format!("thread {tid} ({name}) never reached an update point: state {state}, waiting in {wchan}")
+            let why = match refused {
+                0 => "it reached no update point".to_string(),
+                crate::abi::REFUSED_HOLDS_LOCK => {
+                    "it holds a mutex taken by instrumented code".to_string()
+                }
+                crate::abi::REFUSED_UNKNOWN => {
+                    "its stack could not be walked up to its root".to_string()
+                }
+                ip => describe_code(ip),
+            };
+            format!(
+                "thread {tid} ({name}) never reached an update point: {why}; kernel state {state}, waiting in {wchan}"
+            )
         })
         .collect()
+}
+
+/// Why a frame at return address `ip` stopped a thread from unwinding.
+fn describe_code(ip: usize) -> String {
+    // The nearest function at or below `ip` in a loaded version.
+    let mut best: Option<(usize, String, bool)> = None;
+    for v in version::all() {
+        for ((file, name), &a) in &v.addrs.functions {
+            if a <= ip && best.as_ref().is_none_or(|b| a > b.0) {
+                let pinned = v
+                    .meta
+                    .find_function(file, name)
+                    .is_some_and(|f| v.meta.functions[f].flags.not_updatable);
+                best = Some((a, format!("`{name}` ({file})"), pinned));
+            }
+        }
+    }
+    match best {
+        Some((a, what, true)) if ip - a < 1 << 20 => format!(
+            "its stack holds {what}, which is not updatable (a variadic function whose callees may unwind)"
+        ),
+        _ => format!(
+            "its stack holds {}, which was not built by upstare-cc (library code, a callback, a signal handler)",
+            crate::walk::describe_ip(ip)
+        ),
+    }
 }
 
 /// The kernel's view of thread `tid` of this process: name, state letter, wait channel.

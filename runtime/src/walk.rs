@@ -176,6 +176,8 @@ struct WalkState<'a> {
     root_fn: usize,
     frames: usize,
     verdict: Option<bool>,
+    /// The return address of the frame that made the verdict false.
+    refused_ip: usize,
 }
 
 extern "C" fn trace(ctx: *mut UnwindContext, arg: *mut c_void) -> _Unwind_Reason_Code {
@@ -194,6 +196,7 @@ extern "C" fn trace(ctx: *mut UnwindContext, arg: *mut c_void) -> _Unwind_Reason
         // signal frame's ip is exact, but its trampoline is in libc either way.
         if !st.text.contains(ip - 1) {
             st.verdict = Some(false);
+            st.refused_ip = ip;
             return URC_END_OF_STACK;
         }
         // Frames below the root have a CFA at most the root helper's frame address (equal only
@@ -213,10 +216,12 @@ extern "C" fn trace(ctx: *mut UnwindContext, arg: *mut c_void) -> _Unwind_Reason
     }
 }
 
-/// True when every frame from the caller up to the thread's root frame (identified by
+/// Ok when every frame from the caller up to the thread's root frame (identified by
 /// `root_mark`, the root helper's frame address, and `root_fn`, its entry) is in the
-/// executable's text. Must be called from the thread being asked about.
-pub fn may_unwind(root_mark: usize, root_fn: usize) -> bool {
+/// executable's text or an update module's; otherwise the return address of the first frame
+/// that is not (0 when the walk ended without finding the root). Must be called from the
+/// thread being asked about.
+pub fn may_unwind(root_mark: usize, root_fn: usize) -> Result<(), usize> {
     let text = TEXT.get_or_init(main_program_text);
     let mut st = WalkState {
         text,
@@ -224,10 +229,37 @@ pub fn may_unwind(root_mark: usize, root_fn: usize) -> bool {
         root_fn,
         frames: 0,
         verdict: None,
+        refused_ip: 0,
     };
     // SAFETY: `trace` matches the unwinder's callback signature and only touches `st`.
     unsafe { _Unwind_Backtrace(trace, &mut st as *mut WalkState as *mut c_void) };
-    st.verdict.unwrap_or(false)
+    match st.verdict {
+        Some(true) => Ok(()),
+        _ => Err(st.refused_ip),
+    }
+}
+
+/// Names the code at `ip` for a message: `function (object)` as the dynamic linker knows it.
+pub fn describe_ip(ip: usize) -> String {
+    // SAFETY: dladdr only reads loader tables; `info` is a valid out-parameter.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    if ip == 0 || unsafe { libc::dladdr(ip as *const c_void, &mut info) } == 0 {
+        return format!("code at {ip:#x}");
+    }
+    let cstr = |p: *const libc::c_char| {
+        if p.is_null() {
+            None
+        } else {
+            // SAFETY: dladdr's strings are NUL-terminated and live as long as the object.
+            Some(unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned())
+        }
+    };
+    let object = cstr(info.dli_fname).unwrap_or_default();
+    let object = object.rsplit('/').next().unwrap_or("").to_string();
+    match cstr(info.dli_sname) {
+        Some(f) => format!("`{f}` in {object}"),
+        None => format!("code at {ip:#x} in {object}"),
+    }
 }
 
 #[cfg(test)]
@@ -247,6 +279,6 @@ mod tests {
     fn walk_without_root_says_no() {
         // No root frame on this (test harness) thread: the walk reaches the end of the stack or
         // a libc frame, and must refuse.
-        assert!(!may_unwind(usize::MAX, 0));
+        assert!(may_unwind(usize::MAX, 0).is_err());
     }
 }

@@ -1,12 +1,42 @@
 /* refusals, version 2: the good update: counts; starts a thread that spins in uninstrumented code when the file
  * `spin` appears in its folder, and stops it when `stop` appears. */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 long total;
 void spin_forever(void);
+
+static long beats;
+
+/* Loops until `vstop` appears; may unwind at its loop point. */
+static void heartbeat(void)
+{
+    while (access("vstop", F_OK) != 0) {
+        beats++;
+        usleep(1000);
+    }
+}
+
+/* Variadic, and its callee may unwind: upstare-cc cannot make its frame rebuildable, so no
+ * update can happen while a thread is in here. */
+static void vlog(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    heartbeat();
+}
+
+static void *vthread(void *arg)
+{
+    (void)arg;
+    vlog("vlog %d\n", 1);
+    return NULL;
+}
 
 static void *spinner(void *arg)
 {
@@ -18,8 +48,8 @@ static void *spinner(void *arg)
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 1000;
-    pthread_t t;
-    int spinning = 0;
+    pthread_t t, vt;
+    int spinning = 0, vlogging = 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("ready\n");
     for (long i = 0; i < n; i++) {
@@ -35,6 +65,16 @@ int main(int argc, char **argv)
             spinning = 0;
             remove("spin");
             printf("stopped\n");
+        }
+        if (!vlogging && access("vlog", F_OK) == 0) {
+            pthread_create(&vt, NULL, vthread, NULL);
+            vlogging = 1;
+        }
+        if (vlogging && access("vstop", F_OK) == 0) {
+            pthread_join(vt, NULL);
+            vlogging = 0;
+            remove("vlog");
+            printf("vstopped\n");
         }
         usleep(2000);
     }
