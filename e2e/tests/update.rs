@@ -367,3 +367,23 @@ fn forked_processes_updated_with_tree() {
         let _ = Cmd::new("kill").arg(k).run();
     }
 }
+
+/// Pointers to old globals and functions (in globals, a function-pointer table, main's frame)
+/// lead to the new version's after the update, and the signal handler is the new one.
+#[test]
+fn pointers_and_signal_handlers_follow_the_update() {
+    let work = WorkDir::new("update-pointers");
+    let (exe, mods) = build_case(&work, "pointers", &["v2"]);
+    let mut p = Live::start(&work, &exe, &["100000"], &[]);
+    p.wait_for("ready", T);
+    let l = p.wait_for("v1 i=20 ", T);
+    assert!(l.ends_with("step=2 same=1 table=1"), "{l}");
+    assert_updated(&p.update(&mods[0], &[]));
+    let l = p.wait_for("v2 i=", T);
+    assert!(l.ends_with("step=20 same=1 table=1"), "{l}");
+    let o = Cmd::new("kill").args(["-USR1", &p.pid.to_string()]).run();
+    assert!(o.success(), "{}", o.report());
+    p.wait_for("v2 signal", T);
+    let l = p.wait_for("v2 i=", T);
+    assert!(l.ends_with("step=20 same=1 table=1"), "{l}");
+}
