@@ -181,6 +181,14 @@ fn refusals_leave_version_1_running() {
         "prepare",
         &["not a version of this program"],
     );
+    // A spec that does not fit the versions: the checker's diagnostics, with file and line.
+    let bad = work.join("bad.upd");
+    std::fs::write(&bad, "upstare 1;\nglobal totl { new = old; }\n").unwrap();
+    expect_refusal(
+        p.update(&mods[0], &["--spec", bad.to_str().unwrap()]),
+        "prepare",
+        &["bad.upd:2", "totl"],
+    );
     // A global narrowed: needs a rule.
     expect_refusal(
         p.update(&mods[2], &[]),

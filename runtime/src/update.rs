@@ -51,18 +51,6 @@ pub fn run(module: Option<&str>, spec: Option<SpecSource>, deadline_ms: u64) -> 
     report.from_version = cur.number;
     report.to_version = cur.number;
     report.module = cur.path.clone();
-    if let Some(s) = &spec {
-        // The checked spec enters the plan with the spec-language and JIT issues; until then a
-        // spec is refused rather than ignored.
-        return fail(
-            "prepare",
-            vec![format!(
-                "{}: this runtime cannot apply update specs yet (automatic transfer only)",
-                s.path
-            )],
-            &report,
-        );
-    }
     let new = match module {
         None => None,
         Some(path) => {
@@ -79,6 +67,15 @@ pub fn run(module: Option<&str>, spec: Option<SpecSource>, deadline_ms: u64) -> 
     if let Some(n) = &new {
         report.to_version = n.number;
         report.module = n.path.clone();
+    }
+    if let Some(s) = &spec {
+        let new_meta = new.as_ref().map(|n| &n.meta).unwrap_or(&cur.meta);
+        if let Err(reasons) = check_spec(s, &cur.meta, new_meta, &mut report) {
+            if let Some(n) = new {
+                version::discard(n);
+            }
+            return fail("prepare", reasons, &report);
+        }
     }
     let mut plan = match &new {
         Some(n) => Plan::build(&cur, n),
@@ -162,6 +159,42 @@ pub fn run(module: Option<&str>, spec: Option<SpecSource>, deadline_ms: u64) -> 
     fill_times(&mut report, &times);
     *LAST.lock().unwrap_or_else(|e| e.into_inner()) = Some((report.clone(), frames_seen));
     Response::Updated { report }
+}
+
+/// Checks the spec against both versions (the same checker `upstare check` runs). Errors
+/// refuse the update with the diagnostics; warnings become notes of the report.
+fn check_spec(
+    s: &SpecSource,
+    old: &upstare_meta::Module,
+    new: &upstare_meta::Module,
+    report: &mut Report,
+) -> Result<(), Vec<String>> {
+    let lines = |diags: &[upstare_dsl::Diagnostic]| -> Vec<String> {
+        upstare_dsl::render(diags, &s.text, &s.path, false)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    match upstare_dsl::check(&s.text, &s.path, old, new) {
+        Err(diags) => Err(lines(&diags)),
+        Ok((spec, warnings)) => {
+            report.notes.extend(lines(&warnings));
+            let rules = spec.types.len()
+                + spec.globals.len()
+                + spec.frames.len()
+                + spec.threads.len()
+                + spec.asserts.len();
+            if rules > 0 {
+                // Rules run as JIT-compiled transformers (the JIT issue); until the runtime
+                // has them, a spec with rules is refused rather than half applied.
+                return Err(vec![format!(
+                    "{}: the spec is valid, but this runtime cannot execute its {rules} rule(s) yet",
+                    s.path
+                )]);
+            }
+            Ok(())
+        }
+    }
 }
 
 fn fill_times(r: &mut Report, t: &coord::StrictTimes) {
