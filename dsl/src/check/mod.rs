@@ -1477,7 +1477,8 @@ impl<'a> Checker<'a> {
                 continue;
             };
             let covered = c.old.is_some_and(|o| ruled_globals_old.contains(&o))
-                || c.new.is_some_and(|n| ruled_globals_new.contains(&n));
+                || c.new.is_some_and(|n| ruled_globals_new.contains(&n))
+                || matches!((c.old, c.new), (Some(o), Some(n)) if self.converts_by_type_rules(o, n));
             if covered {
                 continue;
             }
@@ -1582,6 +1583,19 @@ impl<'a> Checker<'a> {
                 _ => self.new_type_for(&a).as_ref() == Some(&b),
             },
         }
+    }
+
+    /// True when a global's value is records (or arrays of them) whose types correspond: it
+    /// converts with the type's rules, and the type's own coverage is checked on its own.
+    fn converts_by_type_rules(&self, o: GlobalId, n: GlobalId) -> bool {
+        let peel = |mut t: CType| {
+            while let CType::Array(e, _) = t {
+                t = *e;
+            }
+            t
+        };
+        let (a, b) = (peel(self.old.global_type(o)), peel(self.new.global_type(n)));
+        self.old.record(&a).is_some() && self.corresponds(&a, &b)
     }
 
     /// True when two points' records hold the same locals at the same places.
