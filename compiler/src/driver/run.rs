@@ -109,6 +109,9 @@ impl Tools<'_> {
     }
 }
 
+/// The runtime's C API for programs (`#include <upstare.h>`).
+const API_HEADER: &str = include_str!("../../../runtime/include/upstare.h");
+
 /// The per-invocation temporary directory, removed when dropped unless `UPSTARE_KEEP_TEMPS`.
 struct Temps {
     path: PathBuf,
@@ -135,6 +138,34 @@ impl Temps {
                 _dir: Some(dir),
             })
         }
+    }
+
+    /// A directory holding the runtime's C API header `upstare.h`: one per user and
+    /// upstare-cc version, kept between runs, because dependency files (`-MD`) name it.
+    fn api_headers(&self) -> Result<PathBuf, DriverError> {
+        use std::os::unix::fs::MetadataExt;
+        let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0);
+        let dir = std::env::temp_dir().join(format!(
+            "upstare-cc-{uid}-{}/include",
+            env!("CARGO_PKG_VERSION")
+        ));
+        let h = dir.join("upstare.h");
+        if std::fs::read(&h).ok().as_deref() != Some(API_HEADER.as_bytes()) {
+            std::fs::create_dir_all(&dir).map_err(|source| DriverError::Io {
+                what: "create",
+                path: dir.clone(),
+                source,
+            })?;
+            // Written beside and renamed, so that a parallel build never reads half a file.
+            let tmp = self.path.join("upstare.h");
+            write(&tmp, API_HEADER.as_bytes())?;
+            std::fs::rename(&tmp, &h).map_err(|source| DriverError::Io {
+                what: "write",
+                path: h.clone(),
+                source,
+            })?;
+        }
+        Ok(dir)
     }
 
     /// `n-stem.ext`: `n` is the input's position, so equal file names never collide.
@@ -296,6 +327,11 @@ impl<'a> Builder<'a> {
             Input::C(path) => {
                 let pre = self.temps.file(n, path, "i");
                 let mut args = b.flags(Steps::PRE);
+                if !self.config.no_runtime {
+                    // `#include <upstare.h>` (the runtime's C API) works without a -I; after
+                    // the user's own directories, as a system header.
+                    args.extend(["-idirafter".into(), self.temps.api_headers()?.into()]);
+                }
                 args.extend(self.dep_flags(path, out));
                 args.extend([
                     "-E".into(),
