@@ -116,6 +116,15 @@ impl Live {
         }
     }
 
+    /// Like `wait_for`, but a line already seen counts too (for lines whose order among
+    /// threads is not fixed).
+    pub fn wait_seen(&mut self, pat: &str, timeout: Duration) -> String {
+        if let Some(l) = self.seen.iter().find(|l| l.contains(pat)) {
+            return l.clone();
+        }
+        self.wait_for(pat, timeout)
+    }
+
     /// Writes `text` to the program's stdin.
     pub fn send(&mut self, text: &str) {
         let s = self.stdin.as_mut().expect("stdin open");

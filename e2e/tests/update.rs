@@ -476,3 +476,56 @@ fn tcp_server_with_clients_connected() {
         assert!(v1 >= 100 && v2 == 100, "client {c}: v1={v1} v2={v2}");
     }
 }
+
+/// Sixteen threads blocked or busy in every way (accept, read on idle sockets, a condition
+/// variable, sleeps, a contended mutex, CPU loops) and main in fgets, updated to a version that
+/// changes every one of those functions: each thread runs v2's code afterwards with its
+/// iteration counter and locals carried over.
+#[test]
+fn sixteen_threads_blocked_everywhere() {
+    let work = WorkDir::new("update-mixed");
+    let (exe, mods) = build_case(&work, "mixed", &["v2"]);
+    let mut p = Live::start(&work, &exe, &[], &[]);
+    p.wait_for("ready 16 threads", T);
+    p.send("poke\n");
+    p.wait_for("v1 main poked 1", T);
+    let blocked = [
+        "accept 0", "accept 1", "read 0", "read 1", "read 2", "cond 0", "cond 1", "cond 2",
+    ];
+    for k in blocked {
+        p.wait_seen(&format!("v1 {k} it=0 sum=1"), T);
+    }
+    p.wait_seen("v1 mutex", T);
+    p.wait_seen("v1 cpu", T);
+    let o = p.update(&mods[0], &[]);
+    assert_updated(&o);
+    assert!(o.stdout_str().contains("threads 16"), "{}", o.report());
+    p.send("poke\n");
+    p.wait_for("v2 main poked 2", T);
+    for k in blocked {
+        // Second wake-up: iteration 1, sum 1 (from v1) + 2 (v2's step).
+        p.wait_seen(&format!("v2 {k} it=1 sum=3"), T);
+    }
+    for kind in ["sleep", "mutex", "cpu"] {
+        for id in 0..2 {
+            let l = p.wait_seen(&format!("v2 {kind} {id} "), T);
+            let num = |k: &str| -> i64 {
+                l.split_whitespace()
+                    .find_map(|w| w.strip_prefix(k))
+                    .and_then(|x| x.parse().ok())
+                    .unwrap()
+            };
+            let (it, sum) = (num("it="), num("sum="));
+            assert!(sum > it + 1 && sum <= 2 * (it + 1), "{l}");
+        }
+    }
+    assert!(
+        !p.seen.iter().skip_while(|l| !l.starts_with("v2")).any(|l| l.starts_with("v1")),
+        "a v1 line after the update:\n{}",
+        p.seen.join("\n")
+    );
+    p.close_stdin();
+    let (code, lines, err) = p.finish(T);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(lines.iter().any(|l| l == "v2 main quit pokes=2"), "{}", lines.join("\n"));
+}
