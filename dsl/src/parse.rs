@@ -53,7 +53,8 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 
 /// Parses a whole spec. On a syntax error, returns that one error (pest stops at the first).
 pub fn parse(source: &str) -> Result<Spec, Vec<Diagnostic>> {
-    let pairs = UpdParser::parse(Rule::spec, source).map_err(|e| vec![syntax_error(e)])?;
+    let pairs = UpdParser::parse(Rule::spec, source)
+        .map_err(|e| vec![syntax_error(e, source.trim_end().len())])?;
     let lower = Lower {
         depth: Cell::new(0),
     };
@@ -62,12 +63,11 @@ pub fn parse(source: &str) -> Result<Spec, Vec<Diagnostic>> {
 }
 
 /// A pest error as a diagnostic with the expected tokens in words.
-fn syntax_error(e: pest::error::Error<Rule>) -> Diagnostic {
+fn syntax_error(e: pest::error::Error<Rule>, len: usize) -> Diagnostic {
     let span = match e.location {
         pest::error::InputLocation::Pos(p) => Span::new(p, p),
         pest::error::InputLocation::Span((s, t)) => Span::new(s, t),
     };
-    let e = e.renamed_rules(|r| rule_words(*r).to_string());
     let text = match &e.variant {
         pest::error::ErrorVariant::ParsingError {
             positives,
@@ -77,7 +77,11 @@ fn syntax_error(e: pest::error::Error<Rule>) -> Diagnostic {
             pos.sort();
             pos.dedup();
             let neg: Vec<String> = negatives.iter().map(|r| rule_words(*r).into()).collect();
+            let at_end = span.start >= len;
             match (pos.is_empty(), neg.is_empty()) {
+                (false, _) if at_end => {
+                    format!("unexpected end of input, expected {}", one_of(&pos))
+                }
                 (false, _) => format!("expected {}", one_of(&pos)),
                 (true, false) => format!("unexpected {}", one_of(&neg)),
                 (true, true) => "unexpected input".to_string(),

@@ -224,7 +224,12 @@ impl<'a> Checker<'a> {
                 if upstare_meta::ctype::well_known_opaque_size(&td).is_some() {
                     return Some(td);
                 }
-                let help = did_you_mean(&n.name, view.type_names());
+                const WORDS: [&str; 20] = [
+                    "unsigned", "signed", "char", "short", "int", "long", "float", "double",
+                    "void", "u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "f32", "f64",
+                    "bool",
+                ];
+                let help = did_you_mean(&n.name, view.type_names().chain(WORDS));
                 let mut d = Diagnostic::error(
                     Code::UnknownType,
                     format!("the {ver} version has no type `{}`", n.name),
@@ -1376,7 +1381,10 @@ impl<'a> Checker<'a> {
                                 Code::Unchanged,
                                 format!("`{}` did not change between the versions", t.old),
                             )
-                            .label(t.span, "this rule replaces an automatic copy")
+                            .label(
+                                head_span(t.span, t.body.as_ref()),
+                                "this rule replaces an automatic copy",
+                            )
                             .help("remove it unless the values themselves must change"),
                         );
                     }
@@ -1401,7 +1409,10 @@ impl<'a> Checker<'a> {
                                 Code::Unchanged,
                                 format!("field `{}` of `{}` did not change", ofd.name, f.ty),
                             )
-                            .label(f.span, "this rule replaces an automatic copy")
+                            .label(
+                                head_span(f.span, f.body.as_ref()),
+                                "this rule replaces an automatic copy",
+                            )
                             .help("remove it unless the values themselves must change"),
                         );
                     }
@@ -1437,7 +1448,7 @@ impl<'a> Checker<'a> {
                                     g.old.text
                                 ),
                             )
-                            .label(g.span, what)
+                            .label(head_span(g.span, g.body.as_ref()), what)
                             .help("remove it unless the value itself must change"),
                         );
                     }
@@ -1646,6 +1657,17 @@ impl<'a> Checker<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// A rule's head: its span up to the body.
+fn head_span(span: Span, body: Option<&ast::Block>) -> Span {
+    match body {
+        Some(b) if b.span.start > span.start => Span::new(
+            span.start,
+            b.span.start.saturating_sub(1).max(span.start + 1),
+        ),
+        _ => span,
     }
 }
 
