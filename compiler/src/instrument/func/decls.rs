@@ -208,16 +208,30 @@ impl FnRewriter<'_> {
             self.check_vla(&i.node.declarator);
             let name = id.node.name.clone();
             let ty = self.type_text(specs, &i.node.declarator.node, &i.node.declarator.span, id);
-            // The initializer is evaluated before the name is in scope for the point code.
+            let c = self.fresh(&name);
+            let boxed = self.boxed_decls.contains(&id.span.start);
+            let bx = format!("__us_bx_{c}");
+            // In C the name is in scope in its own initializer (`p = malloc(sizeof *p)`), so it
+            // is visible there under its new spelling; but the initializer is evaluated before
+            // the object exists for the point code, so no point inside it saves the name.
+            self.declare(Var {
+                src: name.clone(),
+                c: if boxed { bx.clone() } else { c.clone() },
+                boxed,
+                saved: false,
+                ty: String::new(),
+                flags: 0,
+                decl: None,
+                live_until: None,
+            });
             let init = i
                 .node
                 .initializer
                 .as_ref()
                 .map(|init| self.initializer(init, Some(&mut *out)));
-            let c = self.fresh(&name);
-            if self.boxed_decls.contains(&id.span.start) {
+            self.scopes.last_mut().expect("scope").pop();
+            if boxed {
                 let slot = self.box_slot[&id.span.start];
-                let bx = format!("__us_bx_{c}");
                 let unknown_size = matches!(
                     analysis::innermost_derivation(&i.node.declarator.node).map(|x| &x.node),
                     Some(DerivedDeclarator::Array(a)) if matches!(a.node.size, ArraySize::Unknown)
