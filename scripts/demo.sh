@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# The main demo (README's first command): builds everything in release, then the Lua interpreter
-# with plain gcc and with upstare-cc, and runs a Lua workload while the runtime unwinds and
-# rebuilds its stacks every N update points (default 20000), printing the pause times.
-# Usage: scripts/demo.sh [N]
+# The main demo (README's first command): builds upstare in release, then examples/echo (a
+# threaded TCP server) v1 and v2 with upstare-cc, runs v1 with four clients connected, updates
+# it live to v2 with `upstare update`, and shows what the clients saw, the phases and the pause.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "building upstare (cargo build --release) ..."

@@ -407,7 +407,7 @@ fn tcp_server_with_clients_connected() {
     use std::sync::Arc;
 
     let work = WorkDir::new("update-echo");
-    let (exe, mods) = build_case(&work, "echo", &["v2"]);
+    let (exe, mods) = build_case(&work, "../../../examples/echo", &["v2"]);
     let mut p = Live::start(&work, &exe, &[], &[]);
     let port: u16 = p
         .wait_for("port ", T)
@@ -430,9 +430,11 @@ fn tcp_server_with_clients_connected() {
                     let req = format!("req {c} {k}\n");
                     if c == 0 {
                         // Always mid-line for a moment.
-                        w.write_all(&req.as_bytes()[..5]).map_err(|e| e.to_string())?;
+                        w.write_all(&req.as_bytes()[..5])
+                            .map_err(|e| e.to_string())?;
                         std::thread::sleep(Duration::from_millis(2));
-                        w.write_all(&req.as_bytes()[5..]).map_err(|e| e.to_string())?;
+                        w.write_all(&req.as_bytes()[5..])
+                            .map_err(|e| e.to_string())?;
                     } else {
                         w.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
                     }
@@ -472,7 +474,10 @@ fn tcp_server_with_clients_connected() {
     let o = p.update(&mods[0], &[]);
     assert_updated(&o);
     for (c, h) in clients.into_iter().enumerate() {
-        let (v1, v2) = h.join().unwrap().unwrap_or_else(|e| panic!("{e}\n{}", o.report()));
+        let (v1, v2) = h
+            .join()
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{e}\n{}", o.report()));
         assert!(v1 >= 100 && v2 == 100, "client {c}: v1={v1} v2={v2}");
     }
 }
@@ -520,12 +525,19 @@ fn sixteen_threads_blocked_everywhere() {
         }
     }
     assert!(
-        !p.seen.iter().skip_while(|l| !l.starts_with("v2")).any(|l| l.starts_with("v1")),
+        !p.seen
+            .iter()
+            .skip_while(|l| !l.starts_with("v2"))
+            .any(|l| l.starts_with("v1")),
         "a v1 line after the update:\n{}",
         p.seen.join("\n")
     );
     p.close_stdin();
     let (code, lines, err) = p.finish(T);
     assert_eq!(code, Some(0), "{err}");
-    assert!(lines.iter().any(|l| l == "v2 main quit pokes=2"), "{}", lines.join("\n"));
+    assert!(
+        lines.iter().any(|l| l == "v2 main quit pokes=2"),
+        "{}",
+        lines.join("\n")
+    );
 }

@@ -1,17 +1,22 @@
-//! `upstare-demo`: the live self-update demo behind `scripts/demo.sh`.
+//! `upstare-demo`: the live update demo behind `scripts/demo.sh`.
 //!
-//! Builds the Lua interpreter twice (plain gcc, upstare-cc), runs `examples/lua-selfupdate/
-//! demo.lua` on both, the upstare build with a self-update (every thread unwound into frame
-//! records and rebuilt in the same code) every N update points, shows that the outputs agree and
-//! prints how many updates happened and how long each paused the program. It does not switch to
-//! another version: that is the update transaction's job (next milestone).
+//! Builds `examples/echo` (a threaded TCP server) version 1 as a program and version 2 as an
+//! update module with upstare-cc, starts v1, connects four clients that keep sending requests
+//! (one always pausing in the middle of a line), updates the running server with the real
+//! `upstare update`, and shows what the clients saw before and after, the runtime's report
+//! (phases, pause) and the check that nothing was lost, duplicated or dropped.
 
-use std::io::Write;
-use std::path::Path;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use upstare_e2e::{build_lua, package_dir, Cc, Cmd, WorkDir};
+use upstare_e2e::live::{build, upstare_cli, Live};
+use upstare_e2e::{package_dir, Cmd, WorkDir};
+
+const CLIENTS: usize = 4;
 
 fn step(what: &str) -> Instant {
     print!("  {what} ... ");
@@ -23,89 +28,157 @@ fn done(t: Instant) {
     println!("done ({:.1} s)", t.elapsed().as_secs_f64());
 }
 
-fn main() -> ExitCode {
-    let every: u64 = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(20_000);
-    let script = package_dir().join("../examples/lua-selfupdate/demo.lua");
-    println!(
-        "upstare demo: Lua 5.4 built with upstare-cc, self-updated every {every} update points\n"
-    );
-    let dir = WorkDir::new("demo");
-    let t = step("building Lua with gcc -O2");
-    let plain = match build_lua(Cc::Gcc, &WorkDir::new("demo-gcc")) {
-        Ok((exe, _)) => exe,
-        Err(e) => return fail(&e),
-    };
-    done(t);
-    let t = step("building Lua with upstare-cc -O2 (instrumenting every function)");
-    let inst = match build_lua(Cc::Upstare, &dir) {
-        Ok((exe, _)) => exe,
-        Err(e) => return fail(&e),
-    };
-    done(t);
-    let run = |exe: &Path, every: Option<u64>| {
-        let mut c = Cmd::new(exe).arg(&script).timeout(Duration::from_secs(600));
-        if let Some(n) = every {
-            c = c
-                .env("UPSTARE_SELFTEST_EVERY", n.to_string())
-                .env("UPSTARE_VERBOSE", "1");
+/// One client's conversation: (request, reply) pairs, and the first error if any.
+#[derive(Default)]
+struct Transcript {
+    pairs: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+fn client(port: u16, id: usize, stop: Arc<AtomicBool>, log: Arc<Mutex<Transcript>>) {
+    let run = || -> Result<(), String> {
+        let s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .map_err(|e| e.to_string())?;
+        let mut w = s.try_clone().map_err(|e| e.to_string())?;
+        let mut r = BufReader::new(s);
+        let mut k = 0usize;
+        let mut last = false;
+        loop {
+            let req = if last {
+                "STATS".to_string()
+            } else {
+                k += 1;
+                format!("req {id} {k}")
+            };
+            let line = format!("{req}\n");
+            if id == 0 {
+                // This client always leaves a half-sent line for a moment.
+                w.write_all(&line.as_bytes()[..3])
+                    .map_err(|e| e.to_string())?;
+                std::thread::sleep(Duration::from_millis(3));
+                w.write_all(&line.as_bytes()[3..])
+                    .map_err(|e| e.to_string())?;
+            } else {
+                w.write_all(line.as_bytes()).map_err(|e| e.to_string())?;
+            }
+            let mut reply = String::new();
+            r.read_line(&mut reply)
+                .map_err(|e| format!("no reply to `{req}`: {e}"))?;
+            let reply = reply.trim_end().to_string();
+            let ok = if last {
+                reply == format!("v2 stats served={k}")
+            } else {
+                reply == format!("v1 {k} {req}") || reply == format!("v2 {k} {req}")
+            };
+            log.lock().unwrap().pairs.push((req.clone(), reply.clone()));
+            if !ok {
+                return Err(format!("`{req}` was answered `{reply}`"));
+            }
+            if last {
+                return Ok(());
+            }
+            last = stop.load(Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
         }
-        c.run()
     };
-    let t = step("running demo.lua on the plain build");
-    let a = run(&plain, None);
-    done(t);
-    let t = step("running demo.lua on the upstare build, no update requested");
-    let quiet = run(&inst, None);
-    done(t);
-    let t = step("running demo.lua on the upstare build with live self-updates");
-    let b = run(&inst, Some(every));
-    done(t);
-    println!("\nprogram output (upstare build, while its stacks were being rebuilt):");
-    for line in b.stdout_str().lines() {
-        println!("  | {line}");
+    if let Err(e) = run() {
+        log.lock().unwrap().error = Some(e);
     }
-    if !a.success() || !b.success() || !quiet.success() {
-        return fail(&format!(
-            "a run failed:\n{}\n{}\n{}",
-            a.report(),
-            quiet.report(),
-            b.report()
-        ));
+}
+
+fn show(log: &Transcript, from: usize, n: usize) {
+    for (req, reply) in log.pairs.iter().skip(from).take(n) {
+        println!("      > {req:<14} < {reply}");
     }
-    if a.stdout != b.stdout || a.stdout != quiet.stdout {
-        return fail(&format!(
-            "outputs differ:\nplain:\n{}\nupstare:\n{}",
-            a.stdout_str(),
-            b.stdout_str()
-        ));
+}
+
+fn main() -> ExitCode {
+    println!("upstare demo: a threaded TCP echo server updated live, with clients connected\n");
+    let ex = package_dir().join("../examples/echo");
+    let work = WorkDir::new("demo");
+    let exe = work.join("server");
+    let module = work.join("v2.so");
+    let t = step("building v1 with upstare-cc (examples/echo/v1/server.c)");
+    build(&[ex.join("v1/server.c")], &exe, false, &[]);
+    done(t);
+    let t = step("building v2 as an update module (upstare-cc -shared examples/echo/v2)");
+    build(&[ex.join("v2/server.c")], &module, true, &[]);
+    done(t);
+    let mut p = Live::start(&work, &exe, &[], &[]);
+    let port: u16 = match p
+        .wait_for("port ", Duration::from_secs(10))
+        .trim_start_matches("port ")
+        .parse()
+    {
+        Ok(port) => port,
+        Err(_) => return fail("the server printed no port"),
+    };
+    println!("  v1 runs as pid {}, listening on 127.0.0.1:{port}", p.pid);
+    let stop = Arc::new(AtomicBool::new(false));
+    let logs: Vec<Arc<Mutex<Transcript>>> = (0..CLIENTS).map(|_| Arc::default()).collect();
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|id| {
+            let (stop, log) = (stop.clone(), logs[id].clone());
+            std::thread::spawn(move || client(port, id, stop, log))
+        })
+        .collect();
+    println!("  {CLIENTS} clients connected; each sends a request every 20 ms (client 0 always pauses mid-line)\n");
+    std::thread::sleep(Duration::from_millis(400));
+    let before = logs[1].lock().unwrap().pairs.len();
+    println!("  client 1, before the update:");
+    show(&logs[1].lock().unwrap(), before.saturating_sub(3), 3);
+    println!(
+        "\n  $ upstare update {} {}",
+        p.pid,
+        module.file_name().unwrap_or_default().to_string_lossy()
+    );
+    let o = Cmd::new(upstare_cli())
+        .arg("update")
+        .arg(p.pid.to_string())
+        .arg(&module)
+        .run();
+    for l in o.stdout_str().lines() {
+        println!("    {l}");
     }
-    println!("\nidentical to the plain gcc build: yes");
-    let stats = b.stderr_str();
-    let line = stats
-        .lines()
-        .find(|l| l.starts_with("upstare:"))
-        .unwrap_or("(no runtime report)");
-    println!("runtime report:");
-    for field in line.trim_start_matches("upstare:").split_whitespace() {
-        println!("  {}", field.replace('=', ": "));
+    if !o.success() {
+        return fail(&o.report());
+    }
+    let at = logs[1].lock().unwrap().pairs.len();
+    std::thread::sleep(Duration::from_millis(400));
+    stop.store(true, Ordering::SeqCst);
+    for t in threads {
+        let _ = t.join();
+    }
+    println!("\n  client 1, after the update:");
+    show(&logs[1].lock().unwrap(), at.saturating_sub(1), 4);
+    let log = logs[1].lock().unwrap();
+    if let Some(last) = log.pairs.last() {
+        println!("      ...\n      > {:<14} < {}", last.0, last.1);
+    }
+    drop(log);
+    let mut total = 0;
+    for (id, l) in logs.iter().enumerate() {
+        let l = l.lock().unwrap();
+        total += l.pairs.len();
+        if let Some(e) = &l.error {
+            return fail(&format!("client {id}: {e}"));
+        }
     }
     println!(
-        "\nwall time: plain {:.2} s, upstare {:.2} s, upstare with self-updates {:.2} s",
-        a.elapsed.as_secs_f64(),
-        quiet.elapsed.as_secs_f64(),
-        b.elapsed.as_secs_f64()
+        "\n  {CLIENTS} clients, {total} requests: every one answered exactly once and in order, \
+         no connection dropped;\n  each connection's counter carried over from v1 to v2, and v2's new command answers."
     );
-    println!(
-        "(the self-test sends every update point through the runtime's slow path to count it;"
-    );
-    println!(" steady-state overhead is measured side by side by bench/run.sh, see BENCHMARKS.md)");
+    let status = p.status(&[]);
+    println!("\n  $ upstare status {}", p.pid);
+    for l in status.stdout_str().lines().take(4) {
+        println!("    {l}");
+    }
+    drop(p);
     ExitCode::SUCCESS
 }
 
 fn fail(msg: &str) -> ExitCode {
-    eprintln!("\nupstare demo failed: {msg}");
-    ExitCode::FAILURE
+    eprintln!("\nupstare demo failed:\n{msg}");
+    ExitCode::from(1)
 }
