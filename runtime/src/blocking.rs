@@ -1,25 +1,598 @@
-//! Blocking calls made by instrumented code, and how a pending update wakes them.
+//! Blocking calls made by instrumented code, and how a pending update wakes them at once.
 //!
-//! STUB: the API the rest of the runtime calls; the wrappers (`c/wrap.c`) and the mechanisms
-//! behind these functions are being built (issue 3, "Quiescence that is immediate").
+//! upstare-cc routes every direct call of a blocking libc function (`read`, `accept`, `poll`,
+//! `nanosleep`, `pthread_cond_wait`, `sem_wait`, `waitpid`, `fgets`, ...) made by instrumented
+//! code to a wrapper `__us_w_NAME` (c/wrap.c) and makes the call a call point. A wrapper waits
+//! so that a strict round (a version update) can wake it; when woken, it asks the runtime
+//! (`us_rt_wrapper_unwind`) whether its thread unwinds now, and if so returns at once with
+//! `__us_unwinding` set: its caller saves its frame with the call point, and on rebuild the call
+//! is made again (in the new version, if the update committed). Uninstrumented code (libraries,
+//! the runtime itself) calls libc directly and is never woken.
+//!
+//! This file owns the wake-up mechanisms the wrappers wait on:
+//! - **The doorbell**: one eventfd (`EFD_NONBLOCK | EFD_CLOEXEC`, created lazily). Wrappers of
+//!   fd-based calls and sleeps poll it beside their own descriptors. `ring` makes it readable
+//!   for the whole round, `silence` drains it.
+//! - **The round's end**: a thread that was woken but may not unwind (it holds a lock, a frame
+//!   the walk refuses) *declines* the round. It must not poll the doorbell again (readable until
+//!   the round ends: a busy loop), so it polls a per-round eventfd that `silence` makes readable
+//!   instead (`us_rt_round_end_fd`), and goes back to the doorbell when the round is over.
+//!   Each round gets a fresh one, so a thread that declined round N never misses round N+1.
+//! - **Condition variables**: each thread has a slot (`Slot`) where `pthread_cond_wait`'s
+//!   wrapper registers the condition it waits on; `ring` and `re_ring` broadcast every
+//!   registered one (spurious wake-ups are legal).
+//! - **The poke**: `sem_wait`, `sem_timedwait`, `waitpid` and `wait` cannot be polled, so
+//!   `ring`/`re_ring` send a runtime-owned real-time signal (`UPSTARE_POKE_SIGNAL`, default
+//!   `SIGRTMAX - 2`) to every thread inside one; its handler (in wrap.c, installed without
+//!   `SA_RESTART`) makes the call fail with `EINTR` and marks the thread as poked.
+//! - **Joins**: a registry of created threads keyed by `pthread_t`; `pthread_join`'s wrapper
+//!   waits on a condition variable until the target has ended (`on_thread_exit`) or a round
+//!   rings, then makes the real call.
+//!
+//! A slot's condition and poke flag are read by the ringer while their thread may be leaving
+//! the call: the ringer marks the slot busy, then reads; the thread clears, then waits until
+//! the slot is not busy (sequentially consistent on both sides), so a condition is never
+//! broadcast and a thread never signalled after its call returned and its memory may be gone.
+//!
+//! Held locks: the policy "no thread unwinds while holding a mutex or rwlock it acquired
+//! through instrumented code" is counted in wrap.c (`us_w_locks_held`);
+//! `may_unwind_holding_locks` reads it.
+//!
+//! Deliberately not here: the wrappers themselves (wrap.c), the round's state machine
+//! (coord.rs) and the decision whether a thread may unwind (abi.rs, `us_rt_wrapper_unwind`).
+
+use std::collections::HashMap;
+use std::ffi::{c_int, c_void};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+
+use crate::thread::{current, guard};
+
+extern "C" {
+    /// Mutexes and rwlocks the calling thread holds through instrumented code (wrap.c).
+    fn us_w_locks_held() -> c_int;
+    /// The runtime's answer to "may this thread unwind now?" (abi.rs); sets `__us_unwinding`.
+    fn us_rt_wrapper_unwind() -> c_int;
+    /// Not in the libc crate.
+    fn pthread_attr_getdetachstate(attr: *const libc::pthread_attr_t, state: *mut c_int) -> c_int;
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing here panics while holding a lock; a poisoned lock still holds consistent data.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+// ----- rounds: generation and state ---------------------------------------------------------
+
+/// `generation << 1 | ringing`: one atomic, so that a reader sees a consistent pair. The
+/// generation counts `ring` calls; ringing is true from `ring` to `silence`.
+static ROUND: AtomicU64 = AtomicU64::new(0);
+
+fn round() -> (u64, bool) {
+    let v = ROUND.load(Ordering::SeqCst);
+    (v >> 1, v & 1 == 1)
+}
+
+// ----- the doorbell -------------------------------------------------------------------------
+
+static BELL: AtomicI32 = AtomicI32::new(-1);
+static BELL_INIT: Mutex<()> = Mutex::new(());
+
+/// The doorbell's descriptor, created on first use.
+fn bell() -> c_int {
+    let fd = BELL.load(Ordering::Acquire);
+    if fd >= 0 {
+        return fd;
+    }
+    let _g = lock(&BELL_INIT);
+    let fd = BELL.load(Ordering::Acquire);
+    if fd >= 0 {
+        return fd;
+    }
+    // SAFETY: eventfd has no memory preconditions.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    if fd < 0 {
+        crate::thread::fatal("cannot create the doorbell eventfd for blocking calls");
+    }
+    BELL.store(fd, Ordering::Release);
+    fd
+}
+
+fn eventfd_write(fd: c_int) {
+    let one: u64 = 1;
+    // SAFETY: writes 8 bytes from a live u64 to an eventfd; failure (EAGAIN at the counter's
+    // maximum) leaves it readable, which is all we want.
+    unsafe { libc::write(fd, &one as *const u64 as *const c_void, 8) };
+}
+
+fn eventfd_drain(fd: c_int) {
+    let mut v: u64 = 0;
+    // SAFETY: reads 8 bytes into a live u64; the descriptor is non-blocking.
+    unsafe { libc::read(fd, &mut v as *mut u64 as *mut c_void, 8) };
+}
+
+/// The current round's end eventfd: (generation, descriptor).
+static END: Mutex<(u64, c_int)> = Mutex::new((0, -1));
+
+// ----- per-thread slots ---------------------------------------------------------------------
+
+/// What the ringer needs to know about one thread; see the module documentation.
+struct Slot {
+    thread: libc::pthread_t,
+    /// The condition variable the thread waits on in `pthread_cond_wait`, or null.
+    cond: AtomicPtr<libc::pthread_cond_t>,
+    /// Inside a call the poke interrupts (`sem_wait`, `waitpid`, ...).
+    poke_in_call: AtomicBool,
+    /// Pokes sent to this thread, ever.
+    pokes_sent: AtomicU64,
+    /// Ringers currently looking at this slot.
+    busy: AtomicU32,
+    /// The generation of the round this thread declined (it may not unwind in it): it is not
+    /// woken again in that round.
+    declined: AtomicU64,
+}
+
+static SLOTS: Mutex<Vec<Arc<Slot>>> = Mutex::new(Vec::new());
+
+/// Removes the thread's slot from the registry when the thread ends.
+struct SlotHandle(Arc<Slot>);
+
+impl Drop for SlotHandle {
+    fn drop(&mut self) {
+        let me = Arc::as_ptr(&self.0);
+        lock(&SLOTS).retain(|s| Arc::as_ptr(s) != me);
+    }
+}
+
+thread_local! {
+    static SLOT: SlotHandle = {
+        let s = Arc::new(Slot {
+            // SAFETY: pthread_self has no preconditions.
+            thread: unsafe { libc::pthread_self() },
+            cond: AtomicPtr::new(std::ptr::null_mut()),
+            poke_in_call: AtomicBool::new(false),
+            pokes_sent: AtomicU64::new(0),
+            busy: AtomicU32::new(0),
+            declined: AtomicU64::new(0),
+        });
+        lock(&SLOTS).push(s.clone());
+        SlotHandle(s)
+    };
+}
+
+/// Runs `f` on the calling thread's slot (None while the thread is being torn down).
+fn with_slot<R>(f: impl FnOnce(&Slot) -> R) -> Option<R> {
+    SLOT.try_with(|h| f(&h.0)).ok()
+}
+
+/// Waits until no ringer looks at `s` (after the thread cleared what the ringer reads).
+fn wait_not_busy(s: &Slot) {
+    while s.busy.load(Ordering::SeqCst) != 0 {
+        std::thread::yield_now();
+    }
+}
+
+/// Wakes every registered waiter that has not declined round `gen`.
+fn wake_slots(gen: u64) {
+    let sig = poke_signal();
+    let slots = lock(&SLOTS);
+    for s in slots.iter() {
+        s.busy.fetch_add(1, Ordering::SeqCst);
+        if s.declined.load(Ordering::SeqCst) != gen {
+            let c = s.cond.load(Ordering::SeqCst);
+            if !c.is_null() {
+                // SAFETY: the waiting thread keeps `c` registered only while it is inside
+                // pthread_cond_wait on it, and waits for `busy` to drop before returning, so
+                // the condition variable is alive; broadcasting may only cause spurious wake-ups.
+                unsafe { libc::pthread_cond_broadcast(c) };
+            }
+            if s.poke_in_call.load(Ordering::SeqCst) {
+                s.pokes_sent.fetch_add(1, Ordering::SeqCst);
+                // SAFETY: the thread is alive: it clears `poke_in_call` and waits for `busy`
+                // to drop before it can leave its call, let alone exit.
+                unsafe { libc::pthread_kill(s.thread, sig) };
+            }
+        }
+        s.busy.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+// ----- joins --------------------------------------------------------------------------------
+
+/// Created threads by `pthread_t`: whether each has ended.
+static JOINS: Mutex<Option<HashMap<libc::pthread_t, bool>>> = Mutex::new(None);
+static JOIN_CV: Condvar = Condvar::new();
+
+// ----- the poke signal ----------------------------------------------------------------------
+
+/// The poke signal: `UPSTARE_POKE_SIGNAL` (a signal number) or `SIGRTMAX - 2`.
+fn poke_signal() -> c_int {
+    static SIG: OnceLock<c_int> = OnceLock::new();
+    *SIG.get_or_init(|| {
+        let max = libc::SIGRTMAX();
+        std::env::var("UPSTARE_POKE_SIGNAL")
+            .ok()
+            .and_then(|v| v.trim().parse::<c_int>().ok())
+            .filter(|&s| s > 0 && s <= max && s != libc::SIGKILL && s != libc::SIGSTOP)
+            .unwrap_or(max - 2)
+    })
+}
+
+// ----- the API the rest of the runtime calls -------------------------------------------------
 
 /// A strict round (a version update) has been requested: wake every thread blocked in a
-/// wrapped call (doorbell, condition variables, pokes). Called once per round by `coord`.
-pub fn ring() {}
+/// wrapped call (doorbell, condition variables, pokes, joins). Called once per round by `coord`.
+pub fn ring() {
+    let fd = bell();
+    let gen = {
+        let mut end = lock(&END);
+        let gen = (ROUND.load(Ordering::SeqCst) >> 1) + 1;
+        // SAFETY: eventfd has no memory preconditions.
+        let efd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if end.1 >= 0 {
+            // SAFETY: the previous round's end descriptor is ours; waiters hold duplicates.
+            unsafe { libc::close(end.1) };
+        }
+        *end = (gen, efd);
+        ROUND.store(gen << 1 | 1, Ordering::SeqCst);
+        gen
+    };
+    eventfd_write(fd);
+    wake_slots(gen);
+    JOIN_CV.notify_all();
+}
 
 /// Called by threads waiting for a strict round to complete, about every millisecond: repeats
-/// the wake-ups that may have been missed (a waiter that registered after `ring`).
-pub fn re_ring() {}
+/// the wake-ups that may have been missed (a waiter that registered after `ring`). The doorbell
+/// needs no repeating: it stays readable.
+pub fn re_ring() {
+    let (gen, ringing) = round();
+    if ringing {
+        wake_slots(gen);
+        JOIN_CV.notify_all();
+    }
+}
 
-/// The round is over (committed or aborted): stop waking threads.
-pub fn silence() {}
+/// The round is over (committed or aborted): stop waking threads. Threads that declined the
+/// round go back to waiting on the doorbell.
+pub fn silence() {
+    let fd = BELL.load(Ordering::Acquire);
+    if fd >= 0 {
+        eventfd_drain(fd);
+    }
+    let end = lock(&END);
+    let (gen, ringing) = round();
+    if ringing {
+        ROUND.store(gen << 1, Ordering::SeqCst);
+    }
+    if end.1 >= 0 {
+        eventfd_write(end.1);
+    }
+    drop(end);
+    JOIN_CV.notify_all();
+}
 
 /// May the calling thread unwind now as far as locks are concerned? False while it holds a
 /// mutex or rwlock it acquired through instrumented code.
 pub fn may_unwind_holding_locks() -> bool {
-    true
+    // SAFETY: reads the calling thread's counter in wrap.c.
+    unsafe { us_w_locks_held() == 0 }
+}
+
+/// The calling registered thread starts: joins on it may wait for `on_thread_exit`.
+// Called by thread.rs `begin` once wired (see the issue-3 report); until then joins of threads
+// not announced by `us_rt_thread_created` take the plain path.
+#[allow(dead_code)]
+pub fn on_thread_begin() {
+    // SAFETY: pthread_self has no preconditions.
+    let me = unsafe { libc::pthread_self() };
+    lock(&JOINS)
+        .get_or_insert_with(HashMap::new)
+        .insert(me, false);
+}
+
+/// A thread was created (from the creating thread, with the new thread's id), so that a join
+/// that follows at once finds it even before the thread ran `on_thread_begin`.
+pub fn on_thread_created(t: libc::pthread_t) {
+    lock(&JOINS)
+        .get_or_insert_with(HashMap::new)
+        .entry(t)
+        .or_insert(false);
 }
 
 /// The calling registered thread is about to end (its start routine returned or it called
 /// pthread_exit).
-pub fn on_thread_exit() {}
+pub fn on_thread_exit() {
+    // SAFETY: pthread_self has no preconditions.
+    let me = unsafe { libc::pthread_self() };
+    let detached = {
+        // SAFETY: `attr` is initialised by pthread_getattr_np before it is read and destroyed
+        // after; the calling thread is alive.
+        unsafe {
+            let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+            let mut state: c_int = 0;
+            let ok = libc::pthread_getattr_np(me, &mut attr) == 0;
+            if ok {
+                pthread_attr_getdetachstate(&attr, &mut state);
+                libc::pthread_attr_destroy(&mut attr);
+            }
+            ok && state == libc::PTHREAD_CREATE_DETACHED
+        }
+    };
+    let mut joins = lock(&JOINS);
+    let map = joins.get_or_insert_with(HashMap::new);
+    if detached {
+        map.remove(&me);
+    } else {
+        map.insert(me, true);
+    }
+    drop(joins);
+    JOIN_CV.notify_all();
+}
+
+// ----- what the wrappers (c/wrap.c) call ------------------------------------------------------
+
+/// Whether the calling thread has a root (only registered threads are woken and unwind).
+#[no_mangle]
+pub extern "C" fn us_rt_thread_registered() -> c_int {
+    guard(|| {
+        // SAFETY: a non-null context is the calling thread's own.
+        unsafe { current().as_ref() }.is_some_and(|c| c.registered) as c_int
+    })
+}
+
+/// The doorbell's descriptor.
+#[no_mangle]
+pub extern "C" fn us_rt_bell_fd() -> c_int {
+    guard(bell)
+}
+
+/// The round as the calling thread sees it: 0 nothing rings, 1 a round rings that this thread
+/// has not declined, 2 a round rings that it declined. `gen` receives the round's generation.
+#[no_mangle]
+pub extern "C" fn us_rt_round_state(gen: *mut u64) -> c_int {
+    guard(|| {
+        let (g, ringing) = round();
+        if !gen.is_null() {
+            // SAFETY: the caller passes a valid out-parameter.
+            unsafe { *gen = g };
+        }
+        if !ringing {
+            return 0;
+        }
+        let declined = with_slot(|s| s.declined.load(Ordering::SeqCst) == g).unwrap_or(true);
+        if declined {
+            2
+        } else {
+            1
+        }
+    })
+}
+
+/// The calling thread was woken by round `gen` but may not unwind: do not wake it again in
+/// this round.
+#[no_mangle]
+pub extern "C" fn us_rt_decline(gen: u64) {
+    guard(|| {
+        with_slot(|s| s.declined.store(gen, Ordering::SeqCst));
+    })
+}
+
+/// A duplicate of round `gen`'s end eventfd (readable once the round is over), which the
+/// caller closes; -1 when `gen` is no longer the current round (it is over).
+#[no_mangle]
+pub extern "C" fn us_rt_round_end_fd(gen: u64) -> c_int {
+    guard(|| {
+        let end = lock(&END);
+        if end.0 != gen || end.1 < 0 {
+            return -1;
+        }
+        // SAFETY: duplicates a descriptor we own.
+        unsafe { libc::fcntl(end.1, libc::F_DUPFD_CLOEXEC, 0) }
+    })
+}
+
+/// `pthread_cond_wait` is about to wait on `cond`: broadcast it when a round rings.
+#[no_mangle]
+pub extern "C" fn us_rt_cond_enter(cond: *mut libc::pthread_cond_t) {
+    guard(|| {
+        with_slot(|s| s.cond.store(cond, Ordering::SeqCst));
+    })
+}
+
+/// The wait is over: the condition variable is no longer ours to broadcast.
+#[no_mangle]
+pub extern "C" fn us_rt_cond_leave() {
+    guard(|| {
+        with_slot(|s| {
+            s.cond.store(std::ptr::null_mut(), Ordering::SeqCst);
+            wait_not_busy(s);
+        });
+    })
+}
+
+/// The poke signal's number (wrap.c installs its handler).
+#[no_mangle]
+pub extern "C" fn us_rt_poke_signal() -> c_int {
+    guard(poke_signal)
+}
+
+/// The calling thread enters a call that a poke interrupts. Returns the number of pokes sent
+/// to it so far, for `us_rt_poke_leave`.
+#[no_mangle]
+pub extern "C" fn us_rt_poke_enter() -> u64 {
+    guard(|| {
+        with_slot(|s| {
+            s.poke_in_call.store(true, Ordering::SeqCst);
+            s.pokes_sent.load(Ordering::SeqCst)
+        })
+        .unwrap_or(0)
+    })
+}
+
+/// The call returned: no more pokes. Returns how many were sent since `us_rt_poke_enter`
+/// returned `before` (the caller waits until it has seen one arrive, so that none is left in
+/// flight to interrupt a later call).
+#[no_mangle]
+pub extern "C" fn us_rt_poke_leave(before: u64) -> u64 {
+    guard(|| {
+        with_slot(|s| {
+            s.poke_in_call.store(false, Ordering::SeqCst);
+            wait_not_busy(s);
+            s.pokes_sent.load(Ordering::SeqCst) - before
+        })
+        .unwrap_or(0)
+    })
+}
+
+/// `pthread_join(t)` from instrumented code: waits until `t` has ended or a round rings that
+/// this thread may unwind in. Returns 1 when the real join may follow (it will not wait long),
+/// 0 when the thread must unwind now (`__us_unwinding` is set), -1 when `t` is unknown (not a
+/// thread created through the runtime): the caller joins for real, without a wake-up.
+#[no_mangle]
+pub extern "C" fn us_rt_join_wait(t: libc::pthread_t) -> c_int {
+    guard(|| {
+        let mut joins = lock(&JOINS);
+        loop {
+            match joins.as_ref().and_then(|m| m.get(&t)) {
+                None => return -1,
+                Some(true) => return 1,
+                Some(false) => {}
+            }
+            let (gen, ringing) = round();
+            let declined = with_slot(|s| s.declined.load(Ordering::SeqCst) == gen).unwrap_or(true);
+            if ringing && !declined {
+                drop(joins);
+                // SAFETY: asks the runtime about the calling thread; no lock of ours is held.
+                if unsafe { us_rt_wrapper_unwind() } != 0 {
+                    return 0;
+                }
+                with_slot(|s| s.declined.store(gen, Ordering::SeqCst));
+                joins = lock(&JOINS);
+                continue;
+            }
+            joins = JOIN_CV.wait(joins).unwrap_or_else(|e| e.into_inner());
+        }
+    })
+}
+
+/// `t` was joined: forget it (its id may be reused).
+#[no_mangle]
+pub extern "C" fn us_rt_join_done(t: libc::pthread_t) {
+    guard(|| {
+        if let Some(m) = lock(&JOINS).as_mut() {
+            m.remove(&t);
+        }
+    })
+}
+
+/// `__wrap_pthread_create` created `t` (see `on_thread_created`).
+#[no_mangle]
+pub extern "C" fn us_rt_thread_created(t: libc::pthread_t) {
+    guard(|| on_thread_created(t))
+}
+
+/// In the child of `fork` (registered by wrap.c when the doorbell is first used): the parent's
+/// doorbell and round are not the child's. The child gets its own doorbell on first use; its
+/// slot registry keeps only the forking thread.
+#[no_mangle]
+pub extern "C" fn us_rt_blocking_fork_child() {
+    guard(|| {
+        let fd = BELL.swap(-1, Ordering::SeqCst);
+        if fd >= 0 {
+            // SAFETY: the child's copy of the parent's doorbell; nobody else uses it here.
+            unsafe { libc::close(fd) };
+        }
+        ROUND.store(ROUND.load(Ordering::SeqCst) >> 1 << 1, Ordering::SeqCst);
+        // The locks may have been held by parent threads that do not exist here.
+        if let Ok(mut end) = END.try_lock() {
+            if end.1 >= 0 {
+                // SAFETY: as above.
+                unsafe { libc::close(end.1) };
+            }
+            *end = (0, -1);
+        }
+        // SAFETY: pthread_self has no preconditions.
+        let me = unsafe { libc::pthread_self() };
+        if let Ok(mut slots) = SLOTS.try_lock() {
+            slots.retain(|s| s.thread == me);
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn readable(fd: c_int) -> bool {
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut p, 1, 0) == 1 }
+    }
+
+    #[test]
+    fn doorbell_rings_and_round_end_fires() {
+        let fd = bell();
+        assert!(!readable(fd));
+        ring();
+        let (gen, ringing) = round();
+        assert!(ringing && gen >= 1);
+        assert!(readable(fd));
+        assert_eq!(us_rt_round_state(std::ptr::null_mut()), 1);
+        let end = us_rt_round_end_fd(gen);
+        assert!(end >= 0 && !readable(end));
+        assert_eq!(us_rt_round_end_fd(gen + 1), -1);
+        us_rt_decline(gen);
+        assert_eq!(us_rt_round_state(std::ptr::null_mut()), 2);
+        silence();
+        assert!(!readable(fd));
+        assert!(readable(end));
+        assert_eq!(us_rt_round_state(std::ptr::null_mut()), 0);
+        // SAFETY: our duplicate.
+        unsafe { libc::close(end) };
+    }
+
+    #[test]
+    fn ring_broadcasts_registered_conditions() {
+        use std::sync::atomic::AtomicUsize;
+        static WOKEN: AtomicUsize = AtomicUsize::new(0);
+        let pair = Arc::new((
+            Mutex::new(()),
+            // A raw pthread condition so that its address can be registered.
+            Box::new(libc::PTHREAD_COND_INITIALIZER),
+            Box::new(libc::PTHREAD_MUTEX_INITIALIZER),
+        ));
+        let p = pair.clone();
+        let c = &*p.1 as *const libc::pthread_cond_t as usize;
+        let m = &*p.2 as *const libc::pthread_mutex_t as usize;
+        let t = std::thread::spawn(move || {
+            let _keep = p;
+            // SAFETY: the condition and mutex outlive the thread (held by `_keep`).
+            unsafe {
+                let (c, m) = (
+                    c as *mut libc::pthread_cond_t,
+                    m as *mut libc::pthread_mutex_t,
+                );
+                libc::pthread_mutex_lock(m);
+                us_rt_cond_enter(c);
+                libc::pthread_cond_wait(c, m);
+                us_rt_cond_leave();
+                libc::pthread_mutex_unlock(m);
+            }
+            WOKEN.fetch_add(1, Ordering::SeqCst);
+        });
+        // The waiter may register after a ring: re_ring repeats it, as coord does.
+        while WOKEN.load(Ordering::SeqCst) == 0 {
+            ring();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            re_ring();
+            silence();
+        }
+        t.join().unwrap();
+        drop(pair);
+    }
+}

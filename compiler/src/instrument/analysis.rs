@@ -8,7 +8,10 @@
 //!   because the cycle it may close (recursion across units) is invisible here;
 //! - a function declared only in system headers is a library function: it never unwinds (a
 //!   callback it makes into instrumented code is a frame the runtime refuses to unwind);
-//! - the `setjmp` family is handled apart (its call sites are re-armed on rebuild).
+//! - the `setjmp` family is handled apart (its call sites are re-armed on rebuild);
+//! - a call to a blocking libc function (blocking.rs) that a system header declares and the
+//!   unit does not define may unwind (the runtime's wrapper returns when an update is pending),
+//!   without an entry point (libc closes no recursive cycle).
 //! This module computes facts only; it does not print or rewrite anything.
 
 use std::collections::{HashMap, HashSet};
@@ -17,6 +20,7 @@ use lang_c::ast::*;
 use lang_c::span::{Node, Span};
 use lang_c::visit::{self, Visit};
 
+use super::blocking::{self, Route};
 use super::counted::{counted_for, counted_while, NameKind};
 use super::lines::LineMap;
 
@@ -38,6 +42,8 @@ pub const SETJMP_NAMES: &[&str] = &["setjmp", "_setjmp", "sigsetjmp", "__sigsetj
 #[derive(Debug, Default)]
 struct FnFacts {
     callees: HashSet<String>,
+    /// Callees called outside statement expressions (where a call can be a call point).
+    point_callees: HashSet<String>,
     loops: bool,
     unknown_call: bool,
 }
@@ -49,6 +55,8 @@ pub struct UnitFacts {
     defined: HashSet<String>,
     /// Function or object names declared in user files.
     user_declared: HashSet<String>,
+    /// Function names declared in system headers.
+    system_declared: HashSet<String>,
     /// Typedef names whose type is an array (so a local of that type decays like an array).
     pub array_typedefs: HashSet<String>,
     may_unwind: HashSet<String>,
@@ -76,6 +84,8 @@ impl UnitFacts {
                             }
                         } else if !system {
                             facts.user_declared.insert(name.to_string());
+                        } else if is_function_declarator(&init.node.declarator.node) {
+                            facts.system_declared.insert(name.to_string());
                         }
                     }
                 }
@@ -103,6 +113,11 @@ impl UnitFacts {
                             || uncounted_loop(&f.node.statement, &names, &facts.array_typedefs),
                         ..FnFacts::default()
                     };
+                    ff.point_callees = c
+                        .point_callees
+                        .into_iter()
+                        .filter(|n| !c.locals.contains(n))
+                        .collect();
                     for callee in c.callees {
                         if c.locals.contains(&callee) {
                             ff.unknown_call = true;
@@ -135,7 +150,11 @@ impl UnitFacts {
             }
         }
         for (name, ff) in &per_fn {
-            if ff.loops || facts.entry_point.contains(name) {
+            let blocks = ff
+                .point_callees
+                .iter()
+                .any(|c| facts.route(c) == Some(Route::Blocking));
+            if ff.loops || blocks || facts.entry_point.contains(name) {
                 facts.may_unwind.insert(name.clone());
             }
         }
@@ -168,10 +187,20 @@ impl UnitFacts {
                 CallKind::Plain
             };
         }
+        if self.route(name) == Some(Route::Blocking) {
+            return CallKind::Unwinds;
+        }
         if self.user_declared.contains(name) {
             return CallKind::Unwinds;
         }
         CallKind::Plain
+    }
+
+    /// How a direct call of `name` is routed to the runtime's wrappers (blocking.rs): only a
+    /// name that a system header declares and this unit does not define.
+    pub fn route(&self, name: &str) -> Option<Route> {
+        blocking::route_of(name)
+            .filter(|_| !self.defined.contains(name) && self.system_declared.contains(name))
     }
 
     /// Whether the function defined here under `name` needs update points at all.
@@ -207,6 +236,9 @@ fn reaches(per_fn: &HashMap<String, FnFacts>, from: &str, to: &str) -> bool {
 #[derive(Default)]
 struct FnCollector {
     callees: Vec<String>,
+    point_callees: Vec<String>,
+    /// Depth of statement expressions around the current node.
+    stmt_expr: u32,
     locals: HashSet<String>,
     indirect: bool,
     labels: bool,
@@ -215,10 +247,21 @@ struct FnCollector {
 impl<'ast> Visit<'ast> for FnCollector {
     fn visit_call_expression(&mut self, call: &'ast CallExpression, span: &'ast Span) {
         match &call.callee.node {
-            Expression::Identifier(id) => self.callees.push(id.node.name.clone()),
+            Expression::Identifier(id) => {
+                self.callees.push(id.node.name.clone());
+                if self.stmt_expr == 0 {
+                    self.point_callees.push(id.node.name.clone());
+                }
+            }
             _ => self.indirect = true,
         }
         visit::visit_call_expression(self, call, span);
+    }
+    fn visit_expression(&mut self, e: &'ast Expression, span: &'ast Span) {
+        let inner = matches!(e, Expression::Statement(_)) as u32;
+        self.stmt_expr += inner;
+        visit::visit_expression(self, e, span);
+        self.stmt_expr -= inner;
     }
     fn visit_statement(&mut self, s: &'ast Statement, span: &'ast Span) {
         if let Statement::Labeled(l) = s {

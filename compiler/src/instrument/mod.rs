@@ -13,6 +13,7 @@
 //! runtime sees its frame and refuses to unwind through it.
 
 mod analysis;
+mod blocking;
 mod counted;
 mod func;
 mod lines;
@@ -74,6 +75,8 @@ pub fn instrument(
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     // Every user function's address, for the runtime's table (meta/FORMAT.md `upstare_addr`).
     let mut addrs = String::new();
+    // Runtime wrappers of blocking calls declared so far (blocking.rs).
+    let mut declared_wrappers = HashSet::new();
     for ext in &parse.unit.0 {
         let ExternalDeclaration::FunctionDefinition(def) = &ext.node else {
             continue;
@@ -97,20 +100,30 @@ pub fn instrument(
                 &source_name,
             ));
         }
+        // Lock calls in a function printed as written still go to the runtime (blocking.rs).
+        let routes = blocking::verbatim_routes(def, &|n| facts.route(n));
         if is_variadic(&def.node.declarator.node) {
             if facts.instrumented(&name) {
+                let body = blocking::splice(preprocessed, ext.span.start, ext.span.end, &routes);
+                let decls = blocking::declarations(&body, &mut declared_wrappers);
                 let text = format!(
-                    "__attribute__((section(\"upstare_pinned\"), noinline, noclone)) {}",
-                    &preprocessed[ext.span.start..ext.span.end]
+                    "{decls}__attribute__((section(\"upstare_pinned\"), noinline, noclone)) {body}"
                 );
                 edits.push((ext.span.start, ext.span.end, text));
+            } else {
+                route_verbatim(&mut edits, ext.span.start, &routes, &mut declared_wrappers);
             }
             continue;
         }
         if facts.instrumented(&name) {
             let rw = func::FnRewriter::new(preprocessed, &lines, &facts, &source_name, &mut diags);
             if let Some(r) = rw.rewrite(def, is_main) {
-                edits.push((ext.span.start, ext.span.end, format!("{}{after}", r.text)));
+                let decls = blocking::declarations(&r.text, &mut declared_wrappers);
+                edits.push((
+                    ext.span.start,
+                    ext.span.end,
+                    format!("{decls}{}{after}", r.text),
+                ));
             }
         } else {
             let fm = meta_emit::function_entry(
@@ -125,18 +138,20 @@ pub fn instrument(
                 // main does not hold for another name.
                 let ident = analysis::declarator_ident(&def.node.declarator.node).expect("named");
                 let body = &def.node.statement.span;
-                let mut t = String::new();
+                let inner = blocking::splice(preprocessed, body.start + 1, body.end - 1, &routes);
+                let mut t = blocking::declarations(&inner, &mut declared_wrappers);
                 t.push_str(&preprocessed[ext.span.start..ident.span.start]);
                 t.push_str("__us_main");
                 t.push_str(&preprocessed[ident.span.end..body.start + 1]);
                 t.push_str(&fm);
-                t.push_str(&preprocessed[body.start + 1..body.end - 1]);
+                t.push_str(&inner);
                 t.push_str("\nreturn 0;\n}");
                 t.push_str(&after);
                 edits.push((ext.span.start, ext.span.end, t));
             } else {
                 let body = &def.node.statement.span;
                 edits.push((body.start + 1, body.start + 1, fm));
+                route_verbatim(&mut edits, ext.span.start, &routes, &mut declared_wrappers);
             }
         }
     }
@@ -170,6 +185,24 @@ pub fn instrument(
         &source_name,
     ));
     Ok((out, diags))
+}
+
+/// Edits that send the calls `routes` of a function printed as written to the runtime's
+/// wrappers, and declare those before the function (at `start`), on the same line.
+fn route_verbatim(
+    edits: &mut Vec<(usize, usize, String)>,
+    start: usize,
+    routes: &[(lang_c::span::Span, String)],
+    declared: &mut HashSet<String>,
+) {
+    let mut decls = String::new();
+    for (span, w) in routes {
+        decls.push_str(&blocking::declarations(w, declared));
+        edits.push((span.start, span.end, w.clone()));
+    }
+    if !decls.is_empty() {
+        edits.push((start, start, decls));
+    }
 }
 
 /// Removes `noreturn` from user code, keeping every byte offset: a function that may unwind

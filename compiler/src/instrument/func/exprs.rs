@@ -6,6 +6,7 @@ use std::fmt::Write;
 use lang_c::ast::*;
 use lang_c::span::{Node, Span};
 
+use super::super::blocking::{self, Route};
 use super::*;
 
 impl FnRewriter<'_> {
@@ -16,6 +17,9 @@ impl FnRewriter<'_> {
                 let n = &id.node.name;
                 if self.lookup(n).is_some() {
                     (CallKind::Unwinds, "*".to_string())
+                } else if self.in_stmt_expr > 0 && self.blocking_call(call) {
+                    // No call point is possible here: the plain (or counting) call.
+                    (CallKind::Plain, n.clone())
                 } else {
                     (self.facts.call_kind(n), n.clone())
                 }
@@ -24,12 +28,42 @@ impl FnRewriter<'_> {
         }
     }
 
+    /// Is this a direct call of a blocking function routed to the runtime (blocking.rs)?
+    fn blocking_call(&self, call: &CallExpression) -> bool {
+        matches!(&call.callee.node, Expression::Identifier(id)
+            if self.lookup(&id.node.name).is_none()
+                && self.facts.route(&id.node.name) == Some(Route::Blocking))
+    }
+
+    /// The runtime wrapper a direct call goes to (blocking.rs), at a call point (`point`) or
+    /// elsewhere; None for a call that is not routed.
+    pub(super) fn routed_callee(&self, call: &CallExpression, point: bool) -> Option<String> {
+        let Expression::Identifier(id) = &call.callee.node else {
+            return None;
+        };
+        let n = &id.node.name;
+        if self.lookup(n).is_some() {
+            return None;
+        }
+        blocking::wrapper(n, self.facts.route(n)?, point)
+    }
+
     /// Does the expression hold a call that may unwind (or a setjmp) where it is evaluated?
+    /// A blocking call inside a statement expression does not count (it is printed plain there).
     pub(super) fn has_uc(&self, e: &Node<Expression>) -> bool {
         let mut found = false;
+        let mut stmt_exprs: Vec<Span> = Vec::new();
         walk_expr(e, &mut |x| {
+            if let Expression::Statement(_) = &x.node {
+                stmt_exprs.push(x.span);
+            }
             if let Expression::Call(c) = &x.node {
-                if self.call_kind(&c.node).0 != CallKind::Plain {
+                let inside = stmt_exprs
+                    .iter()
+                    .any(|s| s.start <= x.span.start && x.span.end <= s.end);
+                if self.call_kind(&c.node).0 != CallKind::Plain
+                    && !(inside && self.blocking_call(&c.node))
+                {
                     found = true;
                 }
             }
@@ -74,7 +108,10 @@ impl FnRewriter<'_> {
                 format!("({b}){op}{}", m.node.identifier.node.name)
             }
             Expression::Call(c) => {
-                let mut f = self.expr(&c.node.callee);
+                let mut f = match self.routed_callee(&c.node, false) {
+                    Some(w) => w,
+                    None => self.expr(&c.node.callee),
+                };
                 if self.parenthesised(&c.node.callee.span) {
                     // Keep `(T)(x)` a cast when lang-c read it as a call of `T`.
                     f = format!("({f})");
@@ -335,7 +372,10 @@ impl FnRewriter<'_> {
         let (kind, callee) = self.call_kind(&c.node);
         // Operands first, in order: nested calls, then anything that is not replayable.
         let ftext = if matches!(c.node.callee.node, Expression::Identifier(_)) {
-            let f = self.expr(&c.node.callee);
+            let f = match self.routed_callee(&c.node, kind == CallKind::Unwinds) {
+                Some(w) => w,
+                None => self.expr(&c.node.callee),
+            };
             if self.parenthesised(&c.node.callee.span) {
                 format!("({f})")
             } else {
