@@ -1,4 +1,66 @@
-//! Lowers a checked update spec to cranelift IR and JIT-compiles transformer functions.
+//! Compiles a checked update spec into native transformer functions with cranelift, and runs
+//! them with fault containment.
 //!
-//! Not built yet: this crate holds its place in the layering (issue "JIT"). It will know nothing
-//! of processes or of C parsing.
+//! ```text
+//! checked::Spec (upstare-dsl) + old/new metadata + Env (addresses)
+//!     --compile--> Compiled { one native fn per rule }     (before any thread stops)
+//!     --Rule::run(old, new, &mut Services)--> Ok | RuleError   (during the pause)
+//! ```
+//!
+//! Every rule is one function `extern "C" fn(old: *const u8, new: *mut u8, ctx: *mut Ctx) ->
+//! i32`: 0 on success, else the code of the failure site (a table entry with the rule, the
+//! source span and the message). [`Rule::run`] calls it through a small C shim (`c/guard.c`)
+//! that turns SIGSEGV, SIGBUS, SIGFPE and SIGILL inside the code (or a callback it made) into
+//! an error; [`guard_scope`] installs the handlers once around a batch of runs. The crate knows
+//! nothing of processes or C parsing: addresses come from an [`Env`], heap services from
+//! [`Services`], both implemented by the runtime.
+//!
+//! What the JIT refuses (with "not supported by the JIT yet: ..."): bit-fields (the metadata
+//! has no bit offsets), `long double` arithmetic, and converting unions or bit-field structs
+//! that changed between the versions.
+
+mod compile;
+mod compiled;
+mod guard;
+mod lower;
+mod plan;
+mod scalar;
+mod services;
+
+pub use compile::{compile, compile_with_source};
+pub use compiled::{Compiled, JitError, Problem, Rule, RuleError, TypeRuleKey};
+pub use guard::{guard_scope, handler_installed};
+pub use services::{system_now_ms, Ctx, MigrateKind, Migration, Services, DEFAULT_LOOP_BUDGET};
+pub use upstare_dsl::checked::Span;
+pub use upstare_meta::{FuncId, GlobalId, PointId, TypeId};
+
+/// Where things live in the running process (the runtime implements it from its version
+/// tables). Asked at compile time: the generated code holds the addresses as constants.
+pub trait Env {
+    /// The address of an old-version global or static local.
+    fn old_global(&self, g: GlobalId) -> Option<usize>;
+    /// The address of a new-version global or static local.
+    fn new_global(&self, g: GlobalId) -> Option<usize>;
+    /// The entry address of an old-version function.
+    fn old_function(&self, f: FuncId) -> Option<usize>;
+    /// The entry address of a new-version function.
+    fn new_function(&self, f: FuncId) -> Option<usize>;
+}
+
+/// An environment that knows no addresses (for specs that name no globals or functions).
+pub struct NoEnv;
+
+impl Env for NoEnv {
+    fn old_global(&self, _: GlobalId) -> Option<usize> {
+        None
+    }
+    fn new_global(&self, _: GlobalId) -> Option<usize> {
+        None
+    }
+    fn old_function(&self, _: FuncId) -> Option<usize> {
+        None
+    }
+    fn new_function(&self, _: FuncId) -> Option<usize> {
+        None
+    }
+}
