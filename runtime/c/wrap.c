@@ -113,7 +113,6 @@ uint64_t us_rt_poke_enter(void);
 uint64_t us_rt_poke_leave(uint64_t before);
 int us_rt_join_wait(pthread_t t);
 void us_rt_join_done(pthread_t t);
-void us_rt_blocking_fork_child(void);
 void us_rt_blocking_enter(void);
 void us_rt_blocking_leave(void);
 int us_rt_wrapper_unwind(void);
@@ -222,22 +221,15 @@ static long long after_ns(long long rel)
 /* ----- the doorbell --------------------------------------------------------------------------- */
 
 static int us_w_bell_fd = -1;
-static pthread_once_t us_w_atfork_once = PTHREAD_ONCE_INIT;
 
-static void atfork_child(void)
-{
-    __atomic_store_n(&us_w_bell_fd, -1, __ATOMIC_RELAXED);
-    us_rt_blocking_fork_child();
-}
-
-static void atfork_register(void) { pthread_atfork(NULL, NULL, atfork_child); }
+/* In the child of fork (called by src/blocking.rs): forget the parent's doorbell. */
+void us_w_fork_child(void) { __atomic_store_n(&us_w_bell_fd, -1, __ATOMIC_RELAXED); }
 
 static int bell(void)
 {
     int b = __atomic_load_n(&us_w_bell_fd, __ATOMIC_RELAXED);
     if (__builtin_expect(b < 0, 0)) {
-        pthread_once(&us_w_atfork_once, atfork_register);
-        b = us_rt_bell_fd();
+        b = us_rt_bell_fd(); /* -1 if it cannot be created: waits are then not wakeable */
         __atomic_store_n(&us_w_bell_fd, b, __ATOMIC_RELAXED);
     }
     return b;
@@ -257,15 +249,18 @@ static int wait_fds(struct pollfd *fds, nfds_t n, long long deadline, const sigs
                     int may_unwind, int *nready)
 {
     for (;;) {
-        uint64_t gen = 0;
+        uint64_t gen = 0, now_gen = 0;
         int st = us_rt_round_state(&gen);
-        int efd = -1;
+        int efd = -1, extra_fd;
         if (st == 2) {
             efd = us_rt_round_end_fd(gen);
-            if (efd < 0)
+            if (efd < 0 && (us_rt_round_state(&now_gen) != 2 || now_gen != gen))
                 continue; /* that round is over (or another began): look again */
+            extra_fd = efd; /* -1 (no descriptor left): wait without a wake-up */
+        } else {
+            extra_fd = bell();
         }
-        fds[n].fd = efd >= 0 ? efd : bell();
+        fds[n].fd = extra_fd;
         fds[n].events = POLLIN;
         fds[n].revents = 0;
         struct timespec ts, *tp = NULL;
@@ -289,7 +284,7 @@ static int wait_fds(struct pollfd *fds, nfds_t n, long long deadline, const sigs
             *nready = r - extra;
             return W_READY;
         }
-        if (efd >= 0)
+        if (st == 2)
             continue; /* the round this thread declined is over */
         if (!may_unwind)
             return W_BELL;
@@ -740,7 +735,7 @@ static ssize_t wr_engine(struct wr *a)
 extern __typeof__(write) __us_w_write;
 ssize_t __us_w_write(int fd, const void *buf, size_t n)
 {
-    if (!registered())
+    if (!registered() || n == 0)
         return write(fd, buf, n);
     if (entry_unwinds(K_NONE))
         return -1;
@@ -773,7 +768,7 @@ ssize_t __us_w_writev(int fd, const struct iovec *iov, int cnt)
 extern __typeof__(send) __us_w_send;
 ssize_t __us_w_send(int fd, const void *buf, size_t n, int flags)
 {
-    if (!registered() || (flags & MSG_DONTWAIT))
+    if (!registered() || (flags & MSG_DONTWAIT) || n == 0)
         return send(fd, buf, n, flags);
     if (entry_unwinds(K_NONE))
         return -1;
@@ -786,7 +781,7 @@ extern __typeof__(sendto) __us_w_sendto;
 ssize_t __us_w_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr,
                       socklen_t alen)
 {
-    if (!registered() || (flags & MSG_DONTWAIT))
+    if (!registered() || (flags & MSG_DONTWAIT) || n == 0)
         return sendto(fd, buf, n, flags, addr, alen);
     if (entry_unwinds(K_NONE))
         return -1;
@@ -1556,11 +1551,12 @@ static int cond_common(pthread_cond_t *c, pthread_mutex_t *m, const struct times
         return abst ? pthread_cond_timedwait(c, m, abst) : pthread_cond_wait(c, m);
     if (us_w_resume.kind == K_COND) {
         const void *key = us_w_resume.key;
+        long long counted = us_w_resume.req;
         us_w_resume.kind = K_NONE;
         if (key == m) {
             /* The re-execution of the wait that unwound: take the mutex back. */
             int r = pthread_mutex_lock(m);
-            if (r == 0)
+            if (r == 0 && counted)
                 us_w_held++;
             return r;
         }
@@ -1592,7 +1588,7 @@ static int cond_common(pthread_cond_t *c, pthread_mutex_t *m, const struct times
     return r;
 unwind:
     pthread_mutex_unlock(m);
-    save_resume(K_COND, m, 0, 0);
+    save_resume(K_COND, m, counted, 0);
     return 0;
 }
 

@@ -51,6 +51,8 @@ use crate::thread::{current, guard};
 extern "C" {
     /// Mutexes and rwlocks the calling thread holds through instrumented code (wrap.c).
     fn us_w_locks_held() -> c_int;
+    /// Makes wrap.c forget the doorbell it cached (in the child of fork).
+    fn us_w_fork_child();
     /// The runtime's answer to "may this thread unwind now?" (abi.rs); sets `__us_unwinding`.
     fn us_rt_wrapper_unwind() -> c_int;
     /// Not in the libc crate.
@@ -92,13 +94,22 @@ fn bell() -> c_int {
     // SAFETY: eventfd has no memory preconditions.
     let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
     if fd < 0 {
-        crate::thread::fatal("cannot create the doorbell eventfd for blocking calls");
+        // No descriptor left: waits are not wakeable now; the next call tries again.
+        return -1;
     }
+    static AT_FORK: std::sync::Once = std::sync::Once::new();
+    // SAFETY: registers an `extern "C"` function that never unwinds.
+    AT_FORK.call_once(|| unsafe {
+        libc::pthread_atfork(None, None, Some(fork_child));
+    });
     BELL.store(fd, Ordering::Release);
     fd
 }
 
 fn eventfd_write(fd: c_int) {
+    if fd < 0 {
+        return;
+    }
     let one: u64 = 1;
     // SAFETY: writes 8 bytes from a live u64 to an eventfd; failure (EAGAIN at the counter's
     // maximum) leaves it readable, which is all we want.
@@ -492,12 +503,13 @@ pub extern "C" fn us_rt_thread_created(t: libc::pthread_t) {
     guard(|| on_thread_created(t))
 }
 
-/// In the child of `fork` (registered by wrap.c when the doorbell is first used): the parent's
-/// doorbell and round are not the child's. The child gets its own doorbell on first use; its
-/// slot registry keeps only the forking thread.
-#[no_mangle]
-pub extern "C" fn us_rt_blocking_fork_child() {
+/// In the child of `fork` (registered when the doorbell is created): the parent's doorbell and
+/// round are not the child's. The child gets its own doorbell on first use; its slot registry
+/// keeps only the forking thread.
+extern "C" fn fork_child() {
     guard(|| {
+        // SAFETY: resets a plain variable of wrap.c.
+        unsafe { us_w_fork_child() };
         let fd = BELL.swap(-1, Ordering::SeqCst);
         if fd >= 0 {
             // SAFETY: the child's copy of the parent's doorbell; nobody else uses it here.
@@ -524,6 +536,9 @@ pub extern "C" fn us_rt_blocking_fork_child() {
 mod tests {
     use super::*;
 
+    /// The tests share the process-wide round state.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
     fn readable(fd: c_int) -> bool {
         let mut p = libc::pollfd {
             fd,
@@ -536,6 +551,7 @@ mod tests {
 
     #[test]
     fn doorbell_rings_and_round_end_fires() {
+        let _serial = lock(&SERIAL);
         let fd = bell();
         assert!(!readable(fd));
         ring();
@@ -558,6 +574,7 @@ mod tests {
 
     #[test]
     fn ring_broadcasts_registered_conditions() {
+        let _serial = lock(&SERIAL);
         use std::sync::atomic::AtomicUsize;
         static WOKEN: AtomicUsize = AtomicUsize::new(0);
         let pair = Arc::new((

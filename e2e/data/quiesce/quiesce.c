@@ -77,7 +77,7 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&m);
         break;
     case SLEEP:
-        r = (int)sleep(1);
+        r = (int)sleep(2);
         snprintf(result[k], sizeof result[k], "%d", r);
         break;
     case HOLDER:
@@ -243,7 +243,7 @@ int main(void)
     int requested = upstare_request_self_update ? upstare_request_self_update() : 1;
     /* The main thread takes part too: woken in its sleep, it parks, and then sleeps on until
      * the original deadline. */
-    struct timespec wait = {0, 400000000};
+    struct timespec wait = {1, 0};
     nanosleep(&wait, NULL);
     wake_all();
     for (int k = 0; k < NTHREADS; k++)
