@@ -76,6 +76,20 @@ pub fn function_entry(file: &str, name: &str, npoints: u32, line: u32, internal:
     )
 }
 
+/// A function left uninstrumented although its callees may unwind (FORMAT.md flag 2): an
+/// update cannot proceed while it is on a stack.
+pub fn pinned_function_entry(file: &str, name: &str, line: u32, internal: bool) -> String {
+    entry(
+        KIND_FUNCTION,
+        &[
+            "0".to_string(),
+            line.to_string(),
+            ((internal as u32) | 2).to_string(),
+        ],
+        &[file, name],
+    )
+}
+
 /// A global or static local: `expr` names it in C where the entry is emitted.
 pub fn global_entry(key: &str, name: &str, ty: &str, expr: &str, flags: u32) -> String {
     entry(

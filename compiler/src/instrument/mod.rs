@@ -110,6 +110,12 @@ pub fn instrument(
                     "{decls}__attribute__((section(\"upstare_pinned\"), noinline, noclone)) {body}"
                 );
                 edits.push((ext.span.start, ext.span.end, text));
+                addrs.push_str(&meta_emit::pinned_function_entry(
+                    &source_name,
+                    &name,
+                    origin.line,
+                    has_internal_linkage(&def.node.specifiers),
+                ));
             } else {
                 route_verbatim(&mut edits, ext.span.start, &routes, &mut declared_wrappers);
             }
