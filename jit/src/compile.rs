@@ -371,6 +371,11 @@ impl Driver<'_> {
                 return;
             }
         }
+        let disasm = std::env::var_os("UPSTARE_JIT_DISASM").is_some();
+        if disasm {
+            self.ctx.set_disasm(true);
+            eprintln!("{}", self.ctx.func.display());
+        }
         if let Err(e) = self.module.define_function(fid, &mut self.ctx) {
             self.problems.push((
                 rule,
@@ -383,6 +388,9 @@ impl Driver<'_> {
             return;
         }
         let cc = self.ctx.compiled_code().expect("just compiled");
+        if disasm {
+            eprintln!("{}", cc.vcode.as_deref().unwrap_or(""));
+        }
         let size = cc.code_info().total_size as usize;
         let srclocs = cc
             .buffer

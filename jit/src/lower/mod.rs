@@ -94,6 +94,10 @@ impl<'c, 'a, 'f> FnCx<'c, 'a, 'f> {
         rule: u32,
         span: Span,
     ) -> Self {
+        // Locations are stored relative to the function's first one: fix the base at 0, so
+        // that every location id stays representable (a smaller id than the first one would
+        // wrap to "no location").
+        b.func.params.ensure_base_srcloc(SourceLoc::new(0));
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
