@@ -31,6 +31,7 @@ char **us_tls_side_top(void) { return &__us_side_top; }
 /* Implemented in Rust (src/thread.rs). */
 uintptr_t *us_rt_thread_begin(void *root_fn, void *start, void *arg);
 void us_rt_thread_next(void **start, void **arg);
+void us_rt_thread_created(pthread_t t);
 void us_rt_thread_end(void);
 void us_rt_root_unwound(void);
 void us_rt_blocking_enter(void);
@@ -101,6 +102,8 @@ int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
     int rc = __real_pthread_create(thread, attr, us_thread_entry, boot);
     if (rc != 0)
         free(boot);
+    else
+        us_rt_thread_created(*thread);
     return rc;
 }
 

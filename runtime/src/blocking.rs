@@ -290,10 +290,8 @@ pub fn may_unwind_holding_locks() -> bool {
     unsafe { us_w_locks_held() == 0 }
 }
 
-/// The calling registered thread starts: joins on it may wait for `on_thread_exit`.
-// Called by thread.rs `begin` once wired (see the issue-3 report); until then joins of threads
-// not announced by `us_rt_thread_created` take the plain path.
-#[allow(dead_code)]
+/// The calling registered thread starts (thread.rs `begin`): joins on it may wait for
+/// `on_thread_exit`.
 pub fn on_thread_begin() {
     // SAFETY: pthread_self has no preconditions.
     let me = unsafe { libc::pthread_self() };

@@ -223,6 +223,10 @@ fn begin(root_fn: *mut c_void, start: usize, arg: usize) -> *mut usize {
     c.arg = arg;
     if !c.registered {
         c.registered = true;
+        if start != 0 {
+            // Joins of this thread may now wait for its end (and be woken by an update).
+            crate::blocking::on_thread_begin();
+        }
         REGISTRY
             .lock()
             .unwrap_or_else(|e| e.into_inner())
