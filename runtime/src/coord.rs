@@ -35,7 +35,7 @@
 //! and anything about versions or metadata.
 
 use std::ffi::c_int;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -138,6 +138,37 @@ static MAX_PARKED: AtomicU64 = AtomicU64::new(0);
 /// Mirror of the current round's deadline, so that threads that cannot unwind can check it
 /// without the lock.
 static DEADLINE_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Low 32 bits of `Round::release_gen`, a futex word that parked threads of strict rounds
+/// wait on.
+static RELEASE_GEN: AtomicU32 = AtomicU32::new(0);
+
+/// Sleeps while `word` holds `expected` (or until a spurious wake-up).
+fn futex_wait(word: &AtomicU32, expected: u32) {
+    // SAFETY: FUTEX_WAIT on a live, aligned u32 with no timeout; the kernel only reads it.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+            expected,
+            std::ptr::null::<libc::timespec>(),
+        );
+    }
+}
+
+/// Wakes every thread waiting on `word`.
+fn futex_wake_all(word: &AtomicU32) {
+    // SAFETY: FUTEX_WAKE on a live, aligned u32.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+            i32::MAX,
+        );
+    }
+}
 
 /// Mirror of `Round::strict` for lock-free checks.
 static STRICT: AtomicBool = AtomicBool::new(false);
@@ -303,12 +334,18 @@ pub fn park() {
     r.parked += 1;
     let gen = r.release_gen;
     check_complete_locked(&mut r);
-    while r.release_gen == gen {
-        if r.strict {
-            // The controller decides when this ends (release or abort), deadline included.
-            r = RELEASED.wait(r).unwrap_or_else(|e| e.into_inner());
-            continue;
+    if r.strict {
+        // The controller decides when this ends (release or abort), deadline included. Wait
+        // on the release generation without the round's lock, so that a release wakes every
+        // parked thread at once instead of handing the lock from one to the next.
+        drop(r);
+        let gen = gen as u32;
+        while RELEASE_GEN.load(Ordering::Acquire) == gen {
+            futex_wait(&RELEASE_GEN, gen);
         }
+        return;
+    }
+    while r.release_gen == gen {
         let now = now_ns();
         if now >= r.deadline_ns {
             expire_locked(&mut r);
@@ -384,6 +421,8 @@ fn release_locked(r: &mut Round) {
     r.parked = 0;
     r.release_gen += 1;
     set_phase(Phase::Rebuilding);
+    RELEASE_GEN.store(r.release_gen as u32, Ordering::Release);
+    futex_wake_all(&RELEASE_GEN);
     RELEASED.notify_all();
     if r.rebuilding == 0 && r.arriving == 0 {
         finish_locked(r);

@@ -43,14 +43,20 @@ struct Moved {
     to: Option<(usize, bool)>,
 }
 
-pub struct Plan {
-    pub globals: Vec<GlobalStep>,
-    /// Old point -> how to transform its records, or why they cannot be.
-    pub frames: HashMap<PointId, Result<FrameStep, String>>,
+/// Where old globals and functions went: relocates pointer values (see `Relocate` below).
+#[derive(Default)]
+pub struct Relocator {
     /// Old function entry address -> new one (None: the function was removed).
     functions: HashMap<usize, (String, Option<usize>)>,
     /// Old globals by address (sorted by start).
     moved: Vec<Moved>,
+}
+
+pub struct Plan {
+    pub globals: Vec<GlobalStep>,
+    /// Old point -> how to transform its records, or why they cannot be.
+    pub frames: HashMap<PointId, Result<FrameStep, String>>,
+    pub reloc: Relocator,
     /// Automatic defaults worth telling the user (new globals, dropped ones, new fields).
     pub notes: Vec<String>,
     /// Refusals: each names an item that needs a rule.
@@ -64,8 +70,7 @@ impl Plan {
         let mut plan = Plan {
             globals: Vec::new(),
             frames: HashMap::new(),
-            functions: HashMap::new(),
-            moved: Vec::new(),
+            reloc: Relocator::default(),
             notes: Vec::new(),
             refusals: Vec::new(),
         };
@@ -80,7 +85,7 @@ impl Plan {
                     (Transfer::Convert(c), Some(n)) => Some((n, c.is_identity())),
                     _ => None,
                 };
-                plan.moved.push(Moved {
+                plan.reloc.moved.push(Moved {
                     start: a,
                     end: a + o.size.max(1) as usize,
                     key: o.key.clone(),
@@ -133,7 +138,7 @@ impl Plan {
                 _ => {}
             }
         }
-        plan.moved.sort_by_key(|m| m.start);
+        plan.reloc.moved.sort_by_key(|m| m.start);
         for f in &d.functions {
             if let Some(of) = f.old {
                 plan.map_function(old, new, of, f.new);
@@ -157,8 +162,7 @@ impl Plan {
         Plan {
             globals: Vec::new(),
             frames: HashMap::new(),
-            functions: HashMap::new(),
-            moved: Vec::new(),
+            reloc: Relocator::default(),
             notes: Vec::new(),
             refusals: Vec::new(),
         }
@@ -176,13 +180,13 @@ impl Plan {
                 .get(&(n.file.clone(), n.name.clone()))
                 .copied()
         });
-        self.functions.insert(oa, (o.name.clone(), na));
+        self.reloc.functions.insert(oa, (o.name.clone(), na));
     }
 
     /// The new version's address of the function whose old entry is `addr`: Some(None) when it
     /// was removed, None when `addr` is no old function.
     pub fn new_function(&self, addr: usize) -> Option<Option<usize>> {
-        self.functions.get(&addr).map(|(_, n)| *n)
+        self.reloc.functions.get(&addr).map(|(_, n)| *n)
     }
 }
 
@@ -207,7 +211,7 @@ fn frame_step(new: &Version, nf: FuncId, np: PointId, conv: Conv) -> Result<Fram
 /// Relocates pointer values while a plan is executed: pointers to old globals and functions
 /// become pointers to their new counterparts; other values (heap, stack boxes, libraries,
 /// string literals of the old version, which stays mapped) are kept.
-impl Relocate for Plan {
+impl Relocate for Relocator {
     fn pointer(&mut self, v: u64) -> Result<u64, String> {
         let v = v as usize;
         if v == 0 {

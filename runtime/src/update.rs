@@ -25,7 +25,8 @@ use crate::thread::{self, ThreadCtx};
 use crate::version::{self, Version};
 
 /// The last update's report and where each thread was then (tid -> frames), for `status`.
-static LAST: Mutex<Option<(Report, Vec<(i32, Vec<String>)>)>> = Mutex::new(None);
+type Where = Vec<(i32, Vec<(u32, upstare_meta::PointId)>)>;
+static LAST: Mutex<Option<(Report, Where)>> = Mutex::new(None);
 
 fn us(ns: u64) -> u64 {
     ns / 1000
@@ -317,7 +318,15 @@ struct Staged {
     frames: u64,
     globals: u64,
     bytes: u64,
-    where_: Vec<(i32, Vec<String>)>,
+    /// Where each thread was: (tid, [(version, point)]), innermost first.
+    where_: Vec<(i32, Vec<(u32, upstare_meta::PointId)>)>,
+}
+
+/// `function @ point (file:line)` of a point of `v`.
+fn frame_place(v: &Version, pid: upstare_meta::PointId) -> String {
+    let p = &v.meta.points[pid];
+    let f = &v.meta.functions[p.function];
+    format!("{} @ {} ({}:{})", f.name, p.key, p.file, p.line)
 }
 
 /// Step 3: builds every thread's new records and the new globals. Writes only memory of the
@@ -344,6 +353,7 @@ fn transform(
             staged.frames += 1;
             let Some((fid, ver)) = versions
                 .iter()
+                .rev()
                 .find_map(|v| v.function_of_descriptor(fd as usize).map(|f| (f, v)))
             else {
                 errors.push(format!(
@@ -360,23 +370,28 @@ fn transform(
                 ));
                 continue;
             };
-            let p = &ver.meta.points[pid];
-            let place = format!("{} @ {} ({}:{})", f.name, p.key, p.file, p.line);
-            frames_here.push(place.clone());
+            frames_here.push((ver.number, pid));
             let Some(stack) = new_stack.as_mut() else {
                 continue;
             };
+            // Messages only: formatted when something fails.
+            let place = || frame_place(ver, pid);
             if ver.number != cur.number {
                 errors.push(format!(
-                    "thread {}: frame {place} belongs to version {}, not the running version {}",
-                    ctx.tid, ver.number, cur.number
+                    "thread {}: frame {} belongs to version {}, not the running version {}",
+                    ctx.tid,
+                    place(),
+                    ver.number,
+                    cur.number
                 ));
                 continue;
             }
             if f.flags.not_updatable {
                 errors.push(format!(
-                    "thread {}: frame {place} is active and `{}` is not updatable",
-                    ctx.tid, f.name
+                    "thread {}: frame {} is active and `{}` is not updatable",
+                    ctx.tid,
+                    place(),
+                    f.name
                 ));
                 continue;
             }
@@ -384,33 +399,38 @@ fn transform(
                 Some(Ok(s)) => s,
                 Some(Err(why)) => {
                     errors.push(format!(
-                        "thread {}: frame {place} cannot be mapped: {why}",
-                        ctx.tid
+                        "thread {}: frame {} cannot be mapped: {why}",
+                        ctx.tid,
+                        place()
                     ));
                     continue;
                 }
                 None => {
                     errors.push(format!(
-                        "thread {}: frame {place} has no counterpart in the new version",
-                        ctx.tid
+                        "thread {}: frame {} has no counterpart in the new version",
+                        ctx.tid,
+                        place()
                     ));
                     continue;
                 }
             };
-            let (new_fd, new_point, size, align) =
-                (step.new_fd, step.new_point, step.new_size, step.new_align);
-            let conv = step.conv.clone();
-            let out = match stack.push(new_fd as *const _, new_point, size, align) {
+            let size = step.new_size;
+            let out = match stack.push(
+                step.new_fd as *const _,
+                step.new_point,
+                size,
+                step.new_align,
+            ) {
                 Ok(b) => b,
                 Err(e) => {
-                    errors.push(format!("thread {}: frame {place}: {e:?}", ctx.tid));
+                    errors.push(format!("thread {}: frame {}: {e:?}", ctx.tid, place()));
                     continue;
                 }
             };
             // SAFETY: `out` is a fresh zeroed record body of `size` bytes.
             let out = unsafe { std::slice::from_raw_parts_mut(out.as_ptr(), size) };
-            if let Err(e) = upstare_meta::transfer::apply(&conv, body, out, plan) {
-                errors.push(format!("thread {}: frame {place}: {e}", ctx.tid));
+            if let Err(e) = upstare_meta::transfer::apply(&step.conv, body, out, &mut plan.reloc) {
+                errors.push(format!("thread {}: frame {}: {e}", ctx.tid, place()));
             }
             staged.bytes += size as u64;
         }
@@ -424,7 +444,7 @@ fn transform(
                 )),
                 None => {}
             }
-            match upstare_meta::transfer::Relocate::pointer(plan, arg as u64) {
+            match upstare_meta::transfer::Relocate::pointer(&mut plan.reloc, arg as u64) {
                 Ok(a) => arg = a as usize,
                 Err(e) => errors.push(format!("thread {}: start argument: {e}", ctx.tid)),
             }
@@ -447,7 +467,7 @@ fn transform(
                     std::slice::from_raw_parts_mut(g.new_addr as *mut u8, g.new_size),
                 )
             };
-            match upstare_meta::transfer::apply(&g.conv, old, out, plan) {
+            match upstare_meta::transfer::apply(&g.conv, old, out, &mut plan.reloc) {
                 Ok(()) => {
                     staged.globals += 1;
                     staged.bytes += g.new_size as u64;
@@ -489,9 +509,20 @@ pub fn status() -> Status {
         .into_iter()
         .map(|tid| {
             let (name, state, _) = proc_thread(tid);
+            let versions = version::all();
             let frames = last
                 .as_ref()
-                .and_then(|(_, w)| w.iter().find(|(t, _)| *t == tid).map(|(_, f)| f.clone()))
+                .and_then(|(_, w)| w.iter().find(|(t, _)| *t == tid))
+                .map(|(_, f)| {
+                    f.iter()
+                        .filter_map(|&(n, pid)| {
+                            versions
+                                .iter()
+                                .find(|v| v.number == n)
+                                .map(|v| frame_place(v, pid))
+                        })
+                        .collect()
+                })
                 .unwrap_or_default();
             ThreadStatus {
                 tid,

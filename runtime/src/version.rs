@@ -35,6 +35,8 @@ pub struct Addrs {
     pub functions: HashMap<(String, String), usize>,
     /// (file, name) -> address of the function's `struct __us_fn` descriptor.
     pub descriptors: HashMap<(String, String), usize>,
+    /// Descriptor address -> the function (filled once the metadata is known).
+    pub by_descriptor: HashMap<usize, FuncId>,
 }
 
 /// One loaded version.
@@ -56,13 +58,7 @@ pub struct Version {
 impl Version {
     /// The function whose descriptor lives at `fd`.
     pub fn function_of_descriptor(&self, fd: usize) -> Option<FuncId> {
-        let (file, name) = self
-            .addrs
-            .descriptors
-            .iter()
-            .find(|(_, &a)| a == fd)
-            .map(|(k, _)| k)?;
-        self.meta.find_function(file, name)
+        self.addrs.by_descriptor.get(&fd).copied()
     }
 }
 
@@ -271,6 +267,18 @@ fn tables(path: &str, get: impl Fn(i32) -> usize) -> Result<(Module, Addrs), Loa
             }
         }
     }
+    let index: HashMap<(&str, &str), FuncId> = meta
+        .functions
+        .iter()
+        .map(|(id, f)| ((f.file.as_str(), f.name.as_str()), id))
+        .collect();
+    addrs.by_descriptor = addrs
+        .descriptors
+        .iter()
+        .filter_map(|((file, name), &a)| {
+            index.get(&(file.as_str(), name.as_str())).map(|&f| (a, f))
+        })
+        .collect();
     Ok((meta, addrs))
 }
 
