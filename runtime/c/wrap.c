@@ -61,7 +61,7 @@
  *
  * Limits (documented, not bugs): only the wait before the first refill of a stdio buffer is
  * wakeable (a fgets that got half a line waits in libc for the rest); after a descriptor polled
- * ready, accept, a non-socket read, sigwait and recv(MSG_WAITALL) make the real, blocking call,
+ * ready, accept, a non-socket read, sigwait and recv(MSG_WAITALL|MSG_PEEK) make the real call,
  * which blocks without a wake-up if another thread consumed the event in between; writes to
  * descriptors that do not support RWF_NOWAIT (terminals, most regular files) poll first and
  * then write in full; clock_nanosleep on CPU-time clocks is not wakeable.
@@ -419,6 +419,110 @@ static ssize_t rd_call(const struct rd *a, int nowait)
     }
 }
 
+/* recv, recvfrom, recvmsg with MSG_WAITALL on a stream socket: the data is gathered with
+ * non-blocking calls and wakeable waits in between; woken after part of it came, the call
+ * returns that much (as a signal would make it). 1 when done (*out is the result), 0 when this
+ * does not apply (not a stream socket, MSG_PEEK, too many iovecs). */
+static int recv_waitall(const struct rd *a, ssize_t *out)
+{
+    int type = 0;
+    socklen_t tl = sizeof type;
+    if ((a->flags & MSG_PEEK) ||
+        getsockopt(a->fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM)
+        return 0;
+    struct iovec one, local[64], *iov = local;
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    if (a->kind == RD_RECVMSG) {
+        m = *a->msg;
+        if (m.msg_iovlen > 64)
+            return 0;
+        if (m.msg_iovlen)
+            memcpy(local, a->msg->msg_iov, sizeof *local * m.msg_iovlen);
+    } else {
+        one.iov_base = a->buf;
+        one.iov_len = a->n;
+        iov = &one;
+        m.msg_iovlen = 1;
+        if (a->kind == RD_RECVFROM && a->addr && a->alen) {
+            m.msg_name = a->addr;
+            m.msg_namelen = *a->alen;
+        }
+    }
+    m.msg_iov = iov;
+    int saved = errno, flags = (a->flags & ~MSG_WAITALL) | MSG_DONTWAIT;
+    size_t got = 0, ctl = 0;
+    socklen_t namelen = m.msg_namelen;
+    long long deadline = -1;
+    int checked = 0, timed = 0;
+    for (;;) {
+        ssize_t r = recvmsg(a->fd, &m, flags);
+        if (r > 0) {
+            if (!got) {
+                ctl = m.msg_controllen;
+                namelen = m.msg_namelen;
+            }
+            got += (size_t)r;
+            size_t k = (size_t)r;
+            while (m.msg_iovlen > 0 && k >= m.msg_iov[0].iov_len) {
+                k -= m.msg_iov[0].iov_len;
+                m.msg_iov++;
+                m.msg_iovlen--;
+            }
+            if (m.msg_iovlen > 0) {
+                m.msg_iov[0].iov_base = (char *)m.msg_iov[0].iov_base + k;
+                m.msg_iov[0].iov_len -= k;
+            }
+            m.msg_control = NULL; /* ancillary data came with the first bytes */
+            m.msg_controllen = 0;
+            if (m.msg_iovlen == 0)
+                break;
+            continue;
+        }
+        if (r == 0)
+            break; /* end of stream */
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            if (got)
+                break;
+            *out = -1;
+            return 1;
+        }
+        if (!checked) {
+            checked = 1;
+            if (nonblocking(a->fd)) {
+                if (got)
+                    break;
+                *out = -1;
+                return 1;
+            }
+            timed = sock_timeout(a->fd, SO_RCVTIMEO, &deadline) == 1;
+        }
+        int w = wait_fd(a->fd, POLLIN, deadline, got == 0);
+        if (w == W_READY)
+            continue;
+        if (w == W_EINTR && !got && !timed && restart_after_signal())
+            continue;
+        if (got)
+            break;
+        if (w == W_TIMEOUT)
+            errno = EAGAIN;
+        else if (w == W_EINTR)
+            errno = EINTR;
+        *out = -1; /* also W_UNWIND and W_ERROR */
+        return 1;
+    }
+    if (a->kind == RD_RECVMSG) {
+        a->msg->msg_flags = m.msg_flags;
+        a->msg->msg_controllen = ctl;
+        a->msg->msg_namelen = namelen;
+    } else if (a->kind == RD_RECVFROM && a->addr && a->alen) {
+        *a->alen = namelen;
+    }
+    errno = saved;
+    *out = (ssize_t)got;
+    return 1;
+}
+
 /* A read-like call that may block until `fd` is readable. */
 static ssize_t rd_engine(const struct rd *a)
 {
@@ -426,6 +530,9 @@ static ssize_t rd_engine(const struct rd *a)
     int sock_op = a->kind == RD_RECV || a->kind == RD_RECVFROM || a->kind == RD_RECVMSG;
     if (sock_op && (a->flags & MSG_DONTWAIT))
         return rd_call(a, 0);
+    ssize_t all;
+    if (sock_op && (a->flags & MSG_WAITALL) && recv_waitall(a, &all))
+        return all;
     /* MSG_WAITALL: a non-blocking attempt would return part of the data. */
     int try_nowait = a->kind != RD_ACCEPT && !(sock_op && (a->flags & MSG_WAITALL)) &&
                      !(fdflags(fd) & F_NOTSOCK);

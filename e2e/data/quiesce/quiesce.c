@@ -1,5 +1,5 @@
-/* Immediate quiescence: 16 threads blocked in as many kinds of blocking call (and one in a CPU
- * loop, one holding a contended mutex while it sleeps), then the program asks for an update of
+/* Immediate quiescence: 17 threads blocked in as many kinds of blocking call (one of them in a
+ * CPU loop, one holding a contended mutex while it sleeps), then the program asks for an update of
  * itself: a strict round in which every registered thread must unwind and park, so every
  * blocked call must wake up at once, return to its call site, unwind, and be made again after
  * the rebuild. Then the program wakes every thread the normal way, and each one reports that
@@ -26,12 +26,12 @@ int upstare_request_self_update(void) __attribute__((weak));
 
 enum {
     ACCEPT, READ_TCP, RECV_UNIX, COND, SLEEP, HOLDER, WAITER, SEM, WAITPID, FGETS, EPOLL, CPU,
-    POLL, SELECT, SEM_TIMED, COND_TIMED, NTHREADS
+    POLL, SELECT, SEM_TIMED, COND_TIMED, JOIN, NTHREADS
 };
 static const char *const names[NTHREADS] = {
     "accept", "read", "recv", "cond_wait", "sleep", "mutex holder", "mutex waiter", "sem_wait",
     "waitpid", "fgets", "epoll_wait", "cpu loop", "poll", "select", "sem_timedwait",
-    "cond_timedwait",
+    "cond_timedwait", "pthread_join",
 };
 
 static char result[NTHREADS][80];
@@ -44,6 +44,7 @@ static int listener, tcp_server, tcp_client, unix_pair[2], child_pipe[2], fgets_
 static int epoll_pipe[2], poll_pipe[2], select_pipe[2], ep;
 static struct sockaddr_in listen_addr;
 static struct timespec far_deadline;
+static pthread_t threads[NTHREADS];
 
 static void *worker(void *arg)
 {
@@ -158,6 +159,13 @@ static void *worker(void *arg)
         snprintf(result[k], sizeof result[k], "%d flag=%d", r, flag2);
         pthread_mutex_unlock(&m);
         break;
+    case JOIN: {
+        void *ret = &ret;
+        r = pthread_join(threads[CPU], &ret);
+        snprintf(result[k], sizeof result[k], "%d the cpu loop returned %s", r,
+                 ret ? "?" : "null");
+        break;
+    }
     }
     return NULL;
 }
@@ -232,7 +240,7 @@ static void wake_all(void)
 int main(void)
 {
     setup();
-    pthread_t t[NTHREADS];
+    pthread_t *t = threads;
     for (long k = 0; k < NTHREADS; k++)
         pthread_create(&t[k], NULL, worker, (void *)k);
     for (int k = 0; k < NTHREADS; k++)
@@ -247,7 +255,8 @@ int main(void)
     nanosleep(&wait, NULL);
     wake_all();
     for (int k = 0; k < NTHREADS; k++)
-        pthread_join(t[k], NULL);
+        if (k != CPU) /* joined by the JOIN thread */
+            pthread_join(t[k], NULL);
     printf("requested %d\n", requested);
     for (int k = 0; k < NTHREADS; k++)
         printf("%s: %s\n", names[k], result[k]);
