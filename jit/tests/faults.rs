@@ -264,7 +264,7 @@ fn faults_inside_callbacks_are_contained() {
     };
     sig("SIGSEGV", &mut || {
         // SAFETY: deliberately reads an unmapped address; the guard catches it.
-        unsafe { std::ptr::read_volatile(0x8 as *const u64) }
+        unsafe { std::ptr::read_volatile(std::ptr::without_provenance::<u64>(0x8)) }
     });
     #[cfg(target_arch = "x86_64")]
     {

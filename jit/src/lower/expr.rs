@@ -751,6 +751,20 @@ impl FnCx<'_, '_, '_> {
                     };
                     self.b.ins().icmp(cc, x, y)
                 };
+                if s.clif() == types::I128 {
+                    // cranelift folds select-of-compare into smin/umax, which its x86-64
+                    // backend cannot emit for 128 bits: branch instead.
+                    let tb = self.b.create_block();
+                    let done = self.b.create_block();
+                    self.b.append_block_param(done, types::I128);
+                    self.b.ins().brif(lt, tb, &[], done, &[BlockArg::Value(a)]);
+                    self.b.switch_to_block(tb);
+                    self.b.seal_block(tb);
+                    self.b.ins().jump(done, &[BlockArg::Value(b)]);
+                    self.b.switch_to_block(done);
+                    self.b.seal_block(done);
+                    return Ok(self.b.block_params(done)[0]);
+                }
                 Ok(self.b.ins().select(lt, b, a))
             }
         }
