@@ -461,22 +461,47 @@ pub extern "C" fn us_rt_poke_leave(before: u64) -> u64 {
 #[no_mangle]
 pub extern "C" fn us_rt_join_wait(t: libc::pthread_t) -> c_int {
     guard(|| {
+        // While it waits, the thread counts as blocked: a self-test round does not wait for
+        // it (a strict round rings and wakes it). Marked outside the JOINS lock, and unmarked
+        // before it asks to unwind (a blocked thread may not).
+        let mut blocked = false;
+        let unblock = |blocked: &mut bool| {
+            if std::mem::take(blocked) {
+                crate::thread::us_rt_blocking_leave();
+            }
+        };
         let mut joins = lock(&JOINS);
         loop {
             match joins.as_ref().and_then(|m| m.get(&t)) {
-                None => return -1,
-                Some(true) => return 1,
+                None => {
+                    drop(joins);
+                    unblock(&mut blocked);
+                    return -1;
+                }
+                Some(true) => {
+                    drop(joins);
+                    unblock(&mut blocked);
+                    return 1;
+                }
                 Some(false) => {}
             }
             let (gen, ringing) = round();
             let declined = with_slot(|s| s.declined.load(Ordering::SeqCst) == gen).unwrap_or(true);
             if ringing && !declined {
                 drop(joins);
+                unblock(&mut blocked);
                 // SAFETY: asks the runtime about the calling thread; no lock of ours is held.
                 if unsafe { us_rt_wrapper_unwind() } != 0 {
                     return 0;
                 }
                 with_slot(|s| s.declined.store(gen, Ordering::SeqCst));
+                joins = lock(&JOINS);
+                continue;
+            }
+            if !blocked {
+                drop(joins);
+                crate::thread::us_rt_blocking_enter();
+                blocked = true;
                 joins = lock(&JOINS);
                 continue;
             }
