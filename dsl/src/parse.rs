@@ -9,10 +9,8 @@
 //! over the tree can exhaust the stack; pest itself guards its own recursion.
 
 use std::cell::Cell;
-use std::sync::LazyLock;
 
 use pest::iterators::{Pair, Pairs};
-use pest::pratt_parser::{Assoc, Op, PrattParser};
 use pest::Parser as _;
 
 use crate::ast::*;
@@ -25,34 +23,15 @@ struct UpdParser;
 /// How deeply expressions, statements and hints may nest.
 pub const MAX_DEPTH: u32 = 200;
 
-static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
-    PrattParser::new()
-        .op(Op::infix(Rule::or, Assoc::Left))
-        .op(Op::infix(Rule::and, Assoc::Left))
-        .op(Op::infix(Rule::bitor_, Assoc::Left))
-        .op(Op::infix(Rule::xor, Assoc::Left))
-        .op(Op::infix(Rule::bitand, Assoc::Left))
-        .op(Op::infix(Rule::eq, Assoc::Left) | Op::infix(Rule::ne, Assoc::Left))
-        .op(Op::infix(Rule::lt, Assoc::Left)
-            | Op::infix(Rule::le, Assoc::Left)
-            | Op::infix(Rule::gt, Assoc::Left)
-            | Op::infix(Rule::ge, Assoc::Left))
-        .op(Op::infix(Rule::shl, Assoc::Left) | Op::infix(Rule::shr, Assoc::Left))
-        .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
-        .op(Op::infix(Rule::mul, Assoc::Left)
-            | Op::infix(Rule::div, Assoc::Left)
-            | Op::infix(Rule::rem, Assoc::Left))
-        .op(Op::postfix(Rule::cast))
-        .op(Op::prefix(Rule::neg)
-            | Op::prefix(Rule::not)
-            | Op::prefix(Rule::bitnot)
-            | Op::prefix(Rule::deref)
-            | Op::prefix(Rule::addr))
-        .op(Op::postfix(Rule::member) | Op::postfix(Rule::arrow) | Op::postfix(Rule::index))
-});
-
 /// Parses a whole spec. On a syntax error, returns that one error (pest stops at the first).
 pub fn parse(source: &str) -> Result<Spec, Vec<Diagnostic>> {
+    if let Some(at) = too_deep(source) {
+        return Err(vec![Diagnostic::error(
+            Code::Limit,
+            format!("nesting deeper than {MAX_DEPTH} levels"),
+        )
+        .label(Span::new(at, at + 1), "too deep")]);
+    }
     let pairs = UpdParser::parse(Rule::spec, source)
         .map_err(|e| vec![syntax_error(e, source.trim_end().len())])?;
     let lower = Lower {
@@ -60,6 +39,77 @@ pub fn parse(source: &str) -> Result<Spec, Vec<Diagnostic>> {
     };
     let spec = pairs.into_iter().next().expect("the spec rule matched");
     lower.spec(spec).map_err(|d| vec![d])
+}
+
+/// Where the text nests deeper than [`MAX_DEPTH`], if it does: a conservative bound on the
+/// parser's recursion, checked before pest runs (pest is built without its stack probe).
+///
+/// Brackets nest; so do `?` (a conditional's arms are expressions), `else` (an `else if` is a
+/// statement inside the `if`) and `<` (generic arguments), until the statement ends (`;`, or a
+/// `}` not followed by `else`) or their bracket closes. Strings, characters and comments are
+/// skipped. Counting every `<` and `?` over-estimates; specs never come near the limit.
+fn too_deep(source: &str) -> Option<usize> {
+    let b = source.as_bytes();
+    let mut opens: Vec<u32> = Vec::new();
+    let mut depth: u32 = 0;
+    let mut i = 0;
+    let base = |opens: &Vec<u32>| opens.last().map_or(0, |d| d + 1);
+    let next_word_is_else = |mut j: usize| {
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        b[j..].starts_with(b"else")
+    };
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 2;
+                continue;
+            }
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < b.len() && b[i] != q && b[i] != b'\n' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'(' | b'[' | b'{' => {
+                opens.push(depth);
+                depth += 1;
+            }
+            b')' | b']' => depth = opens.pop().unwrap_or(0),
+            b'}' => {
+                depth = opens.pop().unwrap_or(0);
+                if !next_word_is_else(i + 1) {
+                    depth = depth.min(base(&opens));
+                }
+            }
+            b';' => depth = base(&opens),
+            b'?' | b'<' => depth += 1,
+            b'e' if b[i..].starts_with(b"else")
+                && (i == 0 || !(b[i - 1] == b'_' || b[i - 1].is_ascii_alphanumeric())) =>
+            {
+                depth += 1;
+                i += 4;
+                continue;
+            }
+            _ => {}
+        }
+        if depth > MAX_DEPTH {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
 /// A pest error as a diagnostic with the expected tokens in words.
@@ -137,26 +187,9 @@ fn rule_words(r: Rule) -> &'static str {
         Rule::generic_args | Rule::generic_params => "`<`",
         Rule::case_arm => "a case arm",
         Rule::layout_field => "a field hint",
-        Rule::or
-        | Rule::and
-        | Rule::bitor_
-        | Rule::xor
-        | Rule::bitand
-        | Rule::eq
-        | Rule::ne
-        | Rule::le
-        | Rule::ge
-        | Rule::shl
-        | Rule::shr
-        | Rule::lt
-        | Rule::gt
-        | Rule::add
-        | Rule::sub
-        | Rule::mul
-        | Rule::div
-        | Rule::rem => "an operator",
+        Rule::infix => "an operator",
+        Rule::prefix => "an operand",
         Rule::member | Rule::arrow | Rule::index | Rule::cast => "`.`, `->`, `[` or `as`",
-        Rule::neg | Rule::not | Rule::bitnot | Rule::deref | Rule::addr => "an operand",
         Rule::self_ref | Rule::symbol | Rule::call | Rule::var | Rule::paren | Rule::sizeof_ => {
             "an operand"
         }
@@ -679,114 +712,112 @@ impl Lower {
         }
     }
 
+    /// Folds `operand (infix operand)*` by C's precedence (precedence climbing).
     fn binary(&self, pairs: Pairs<Rule>) -> R<Expr> {
-        // Prefix chains recurse in the Pratt parser: count them against the depth limit.
-        let prefixes = pairs
-            .clone()
-            .filter(|p| {
-                matches!(
-                    p.as_rule(),
-                    Rule::neg | Rule::not | Rule::bitnot | Rule::deref | Rule::addr
-                )
-            })
-            .count();
-        let postfixes = pairs
-            .clone()
-            .filter(|p| {
-                matches!(
-                    p.as_rule(),
-                    Rule::member | Rule::arrow | Rule::index | Rule::cast
-                )
-            })
-            .count();
-        let operators = pairs.clone().count();
-        if prefixes + postfixes > MAX_DEPTH as usize || operators > 50_000 {
-            let sp = pairs
-                .clone()
-                .next()
-                .map(|p| span_of(&p))
-                .unwrap_or_default();
+        let mut operands = Vec::new();
+        let mut ops = Vec::new();
+        let mut current: Vec<Pair<Rule>> = Vec::new();
+        for p in pairs {
+            if p.as_rule() == Rule::infix {
+                operands.push(self.operand(std::mem::take(&mut current))?);
+                ops.push((binop(p.as_str()), span_of(&p)));
+            } else {
+                current.push(p);
+            }
+        }
+        operands.push(self.operand(current)?);
+        if ops.len() > 50_000 {
             return Err(
                 Diagnostic::error(Code::Limit, "expression with too many operators")
-                    .label(sp, "here"),
+                    .label(operands[0].span, "here"),
             );
         }
-        PRATT
-            .map_primary(|p| self.primary(p))
-            .map_prefix(|op, e| {
-                let e = e?;
-                let sp = span_of(&op).join(e.span);
-                let op = match op.as_rule() {
-                    Rule::neg => UnOp::Neg,
-                    Rule::not => UnOp::Not,
-                    Rule::bitnot => UnOp::BitNot,
-                    Rule::deref => UnOp::Deref,
-                    _ => UnOp::Addr,
-                };
-                Ok(Expr {
-                    kind: ExprKind::Unary {
-                        op,
-                        expr: Box::new(e),
-                    },
-                    span: sp,
-                })
-            })
-            .map_postfix(|e, op| {
-                let e = e?;
-                let sp = e.span.join(span_of(&op));
-                let kind = match op.as_rule() {
-                    Rule::member | Rule::arrow => {
-                        let arrow = op.as_rule() == Rule::arrow;
-                        ExprKind::Member {
-                            expr: Box::new(e),
-                            field: ident(op.into_inner().next().expect("field")),
-                            arrow,
-                        }
-                    }
-                    Rule::index => ExprKind::Index {
-                        expr: Box::new(e),
-                        index: Box::new(self.expr(op.into_inner().next().expect("index"))?),
-                    },
-                    _ => ExprKind::Cast {
-                        expr: Box::new(e),
-                        ty: self.ty(op.into_inner().next().expect("cast type"))?,
-                    },
-                };
-                Ok(Expr { kind, span: sp })
-            })
-            .map_infix(|l, op, r| {
-                let (l, r) = (l?, r?);
-                let sp = l.span.join(r.span);
-                let op = match op.as_rule() {
-                    Rule::or => BinOp::Or,
-                    Rule::and => BinOp::And,
-                    Rule::bitor_ => BinOp::BitOr,
-                    Rule::xor => BinOp::BitXor,
-                    Rule::bitand => BinOp::BitAnd,
-                    Rule::eq => BinOp::Eq,
-                    Rule::ne => BinOp::Ne,
-                    Rule::lt => BinOp::Lt,
-                    Rule::le => BinOp::Le,
-                    Rule::gt => BinOp::Gt,
-                    Rule::ge => BinOp::Ge,
-                    Rule::shl => BinOp::Shl,
-                    Rule::shr => BinOp::Shr,
-                    Rule::add => BinOp::Add,
-                    Rule::sub => BinOp::Sub,
-                    Rule::mul => BinOp::Mul,
-                    Rule::div => BinOp::Div,
-                    _ => BinOp::Rem,
-                };
-                Ok(Expr {
-                    kind: ExprKind::Binary {
-                        op,
-                        lhs: Box::new(l),
-                        rhs: Box::new(r),
-                    },
-                    span: sp,
-                })
-            })
-            .parse(pairs)
+        let mut operands = operands.into_iter();
+        let first = operands.next().expect("one operand at least");
+        let mut rest = ops.into_iter().zip(operands).peekable();
+        Ok(climb(first, 0, &mut rest))
+    }
+
+    /// One operand: prefixes, a primary, postfixes. Member, arrow and index bind tighter than
+    /// the prefixes; `as` binds looser (`-x as u8` is `(-x) as u8`), and whatever follows a cast
+    /// applies to the cast.
+    fn operand(&self, parts: Vec<Pair<Rule>>) -> R<Expr> {
+        let mut prefixes = Vec::new();
+        let mut it = parts.into_iter();
+        let mut e = loop {
+            let p = it.next().expect("an operand has a primary");
+            if p.as_rule() == Rule::prefix {
+                prefixes.push(p);
+            } else {
+                break self.primary(p)?;
+            }
+        };
+        if prefixes.len() > MAX_DEPTH as usize {
+            return Err(Diagnostic::error(
+                Code::Limit,
+                format!("more than {MAX_DEPTH} prefix operators"),
+            )
+            .label(e.span, "here"));
+        }
+        let mut late = Vec::new();
+        for p in it {
+            if !late.is_empty() || p.as_rule() == Rule::cast {
+                late.push(p);
+            } else {
+                e = self.postfix(e, p)?;
+            }
+        }
+        for op in prefixes.into_iter().rev() {
+            let sp = span_of(&op).join(e.span);
+            let op = match op.as_str() {
+                "-" => UnOp::Neg,
+                "!" => UnOp::Not,
+                "~" => UnOp::BitNot,
+                "*" => UnOp::Deref,
+                _ => UnOp::Addr,
+            };
+            e = Expr {
+                kind: ExprKind::Unary {
+                    op,
+                    expr: Box::new(e),
+                },
+                span: sp,
+            };
+        }
+        if late.len() > MAX_DEPTH as usize {
+            return Err(Diagnostic::error(
+                Code::Limit,
+                format!("more than {MAX_DEPTH} postfix operators"),
+            )
+            .label(e.span, "here"));
+        }
+        for p in late {
+            e = self.postfix(e, p)?;
+        }
+        Ok(e)
+    }
+
+    fn postfix(&self, e: Expr, op: Pair<Rule>) -> R<Expr> {
+        let sp = e.span.join(span_of(&op));
+        let kind = match op.as_rule() {
+            Rule::member | Rule::arrow => {
+                let arrow = op.as_rule() == Rule::arrow;
+                ExprKind::Member {
+                    expr: Box::new(e),
+                    field: ident(op.into_inner().next().expect("field")),
+                    arrow,
+                }
+            }
+            Rule::index => ExprKind::Index {
+                expr: Box::new(e),
+                index: Box::new(self.expr(op.into_inner().next().expect("index"))?),
+            },
+            _ => ExprKind::Cast {
+                expr: Box::new(e),
+                ty: self.ty(op.into_inner().next().expect("cast type"))?,
+            },
+        };
+        Ok(Expr { kind, span: sp })
     }
 
     fn primary(&self, p: Pair<Rule>) -> R<Expr> {
@@ -852,6 +883,78 @@ impl Lower {
         };
         Ok(Expr { kind, span: sp })
     }
+}
+
+/// The operator of an `infix` token.
+fn binop(t: &str) -> BinOp {
+    match t {
+        "||" => BinOp::Or,
+        "&&" => BinOp::And,
+        "|" => BinOp::BitOr,
+        "^" => BinOp::BitXor,
+        "&" => BinOp::BitAnd,
+        "==" => BinOp::Eq,
+        "!=" => BinOp::Ne,
+        "<" => BinOp::Lt,
+        "<=" => BinOp::Le,
+        ">" => BinOp::Gt,
+        ">=" => BinOp::Ge,
+        "<<" => BinOp::Shl,
+        ">>" => BinOp::Shr,
+        "+" => BinOp::Add,
+        "-" => BinOp::Sub,
+        "*" => BinOp::Mul,
+        "/" => BinOp::Div,
+        _ => BinOp::Rem,
+    }
+}
+
+/// C's binding power of a binary operator (higher binds tighter); all are left-associative.
+fn power(op: BinOp) -> u8 {
+    match op {
+        BinOp::Or => 1,
+        BinOp::And => 2,
+        BinOp::BitOr => 3,
+        BinOp::BitXor => 4,
+        BinOp::BitAnd => 5,
+        BinOp::Eq | BinOp::Ne => 6,
+        BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 7,
+        BinOp::Shl | BinOp::Shr => 8,
+        BinOp::Add | BinOp::Sub => 9,
+        BinOp::Mul | BinOp::Div | BinOp::Rem => 10,
+    }
+}
+
+/// Precedence climbing over `lhs (op operand)*`: folds operators binding at least `min`.
+/// Iterative for left-associative chains; recursion depth is bounded by the number of
+/// precedence levels.
+fn climb<I>(mut lhs: Expr, min: u8, rest: &mut std::iter::Peekable<I>) -> Expr
+where
+    I: Iterator<Item = ((BinOp, Span), Expr)>,
+{
+    while let Some(&((op, _), _)) = rest.peek() {
+        let p = power(op);
+        if p < min {
+            break;
+        }
+        let ((op, _), mut rhs) = rest.next().expect("peeked");
+        while let Some(&((next, _), _)) = rest.peek() {
+            if power(next) <= p {
+                break;
+            }
+            rhs = climb(rhs, p + 1, rest);
+        }
+        let span = lhs.span.join(rhs.span);
+        lhs = Expr {
+            kind: ExprKind::Binary {
+                op,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+            },
+            span,
+        };
+    }
+    lhs
 }
 
 fn version(text: &str) -> Ver {
@@ -1157,6 +1260,40 @@ assert old::count >= 0, "negative count";
         assert_eq!(e[0].span(), Some(Span::new(20, 20)));
         let e = parse("assert 99999999999999999999;").unwrap_err();
         assert!(e[0].message.contains("too large"), "{e:?}");
+    }
+
+    #[test]
+    fn nesting_at_the_limit_parses_on_a_small_stack() {
+        // The deepest accepted input must parse (and lower) on a 1 MiB stack: the guard is
+        // what stands between adversarial input and a stack overflow.
+        let depth = MAX_DEPTH as usize - 2;
+        let parens = format!("assert {}1{};", "(".repeat(depth), ")".repeat(depth));
+        let elses = format!(
+            "global g {{ {} {{ new = 2; }} }}",
+            "if old == 1 { new = 1; } else ".repeat(depth / 2)
+        );
+        let ternary = format!("assert {}1;", "1 ? 1 : ".repeat(depth - 1));
+        // Debug builds use far bigger frames; the 1 MiB bound is for release builds.
+        let stack = if cfg!(debug_assertions) {
+            16 << 20
+        } else {
+            1 << 20
+        };
+        for src in [parens, elses, ternary] {
+            let r: Result<(), String> = std::thread::Builder::new()
+                .stack_size(stack)
+                .spawn(move || {
+                    let m = upstare_meta::Module::default();
+                    parse(&src).map_err(|e| e[0].message.clone())?;
+                    // The checker recurses over the same tree: it must fit too.
+                    let _ = crate::check(&src, "deep.upd", &m, &m);
+                    Ok(())
+                })
+                .unwrap()
+                .join()
+                .unwrap();
+            assert_eq!(r, Ok(()));
+        }
     }
 
     #[test]

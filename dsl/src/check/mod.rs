@@ -18,8 +18,6 @@ mod body;
 mod cty;
 mod names;
 
-use std::collections::{HashMap, HashSet};
-
 use upstare_meta::{
     diff, CType, Callee, FuncId, GlobalId, Module, PointId, PointKey, Transfer, TypeId, TypeStatus,
     VersionDiff,
@@ -29,7 +27,7 @@ use crate::ast::{self, Item, Key, Span, TypeBase, TypeName, Ver};
 use crate::checked::{self, Origin};
 use crate::diag::{did_you_mean, Code, Diagnostic};
 use body::{record_ctype, BodyCx, Subject};
-use names::{Lookup, View};
+use names::{Lookup, Map, Set, View};
 
 /// The language versions this checker knows (`upstare N;`).
 pub const LANGUAGE_VERSION: u64 = 1;
@@ -44,10 +42,21 @@ pub fn check(
     old: &Module,
     new: &Module,
 ) -> Result<(checked::Spec, Vec<crate::Diagnostic>), Vec<crate::Diagnostic>> {
+    check_with_diff(source, path, old, new, &diff(old, new))
+}
+
+/// [`check`] with the version diff already computed (`upstare_meta::diff(old, new)`): the
+/// runtime needs the diff for the automatic transfer anyway, so it computes it once.
+pub fn check_with_diff(
+    source: &str,
+    path: &str,
+    old: &Module,
+    new: &Module,
+    vd: &VersionDiff,
+) -> Result<(checked::Spec, Vec<crate::Diagnostic>), Vec<crate::Diagnostic>> {
     let _ = path; // Diagnostics carry spans; the path is attached when they are rendered.
     let ast = crate::parse::parse(source)?;
-    let vd = diff(old, new);
-    let mut ck = Checker::new(source, old, new, &vd);
+    let mut ck = Checker::new(source, old, new, vd);
     let spec = ck.spec(&ast);
     let mut diags = std::mem::take(&mut ck.diags);
     // Source order; findings about the versions (no span) last, in the order found.
@@ -66,11 +75,14 @@ pub(crate) struct Checker<'a> {
     vd: &'a VersionDiff,
     diags: Vec<Diagnostic>,
     /// Old function -> new function: the diff's pairs, overridden by `function` rules.
-    fn_map: HashMap<FuncId, FuncId>,
+    fn_map: Map<FuncId, FuncId>,
     /// Old function names renamed by `function` rules (for call point keys).
-    fn_renames: HashMap<String, String>,
+    fn_renames: Map<String, String>,
     /// Old record -> new record: same name, overridden by `type` rules.
-    type_map: HashMap<TypeId, TypeId>,
+    type_map: Map<TypeId, TypeId>,
+    /// The diff's entries by old id.
+    global_changes: Map<GlobalId, usize>,
+    type_changes: Map<TypeId, usize>,
 }
 
 /// What the first pass learnt about one rule, for the second.
@@ -103,29 +115,53 @@ enum Head {
 
 impl<'a> Checker<'a> {
     fn new(source: &'a str, old: &'a Module, new: &'a Module, vd: &'a VersionDiff) -> Self {
-        let mut fn_map = HashMap::new();
+        let mut fn_map = Map::default();
         for f in &vd.functions {
             if let (Some(o), Some(n)) = (f.old, f.new) {
                 fn_map.insert(o, n);
             }
         }
         let new_view = View::new(new);
-        let mut type_map = HashMap::new();
+        let mut type_map = Map::default();
         for (id, t) in old.types.iter() {
             if let Some(n) = new_view.type_named(&t.name) {
                 type_map.insert(id, n);
             }
         }
+        let global_changes = vd
+            .globals
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.old.map(|o| (o, i)))
+            .collect();
+        let type_changes = vd
+            .types
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.old.map(|o| (o, i)))
+            .collect();
         Checker {
+            global_changes,
+            type_changes,
             source,
             old: View::new(old),
             new: new_view,
             vd,
             diags: Vec::new(),
             fn_map,
-            fn_renames: HashMap::new(),
+            fn_renames: Map::default(),
             type_map,
         }
+    }
+
+    fn global_change(&self, old: GlobalId) -> Option<&'a upstare_meta::GlobalChange> {
+        let vd: &'a VersionDiff = self.vd;
+        self.global_changes.get(&old).map(|&i| &vd.globals[i])
+    }
+
+    fn type_change(&self, old: TypeId) -> Option<&'a upstare_meta::TypeChange> {
+        let vd: &'a VersionDiff = self.vd;
+        self.type_changes.get(&old).map(|&i| &vd.types[i])
     }
 
     pub(crate) fn view(&self, v: Ver) -> &View<'a> {
@@ -404,7 +440,7 @@ impl<'a> Checker<'a> {
             }
         }
         // Pass 1a: function renames (they change frame and call point correspondence).
-        let mut seen_fn: HashMap<FuncId, Span> = HashMap::new();
+        let mut seen_fn: Map<FuncId, Span> = Map::default();
         for item in &spec.items {
             if let Item::Function(f) = item {
                 let o = self.function(Ver::Old, &f.old.text, f.old.span);
@@ -452,10 +488,10 @@ impl<'a> Checker<'a> {
         }
         // Pass 1c: the other heads.
         let mut heads = Vec::with_capacity(spec.items.len());
-        let mut seen_type: HashMap<TypeId, Span> = HashMap::new();
-        let mut seen_field: HashMap<(TypeId, u32), Span> = HashMap::new();
-        let mut seen_global: HashMap<GlobalId, Span> = HashMap::new();
-        let mut seen_frame: HashMap<PointId, Span> = HashMap::new();
+        let mut seen_type: Map<TypeId, Span> = Map::default();
+        let mut seen_field: Map<(TypeId, u32), Span> = Map::default();
+        let mut seen_global: Map<GlobalId, Span> = Map::default();
+        let mut seen_frame: Map<PointId, Span> = Map::default();
         for (i, item) in spec.items.iter().enumerate() {
             let h = match item {
                 Item::Type(t) => self.type_head(i, t, &mut seen_type),
@@ -468,7 +504,7 @@ impl<'a> Checker<'a> {
         }
         // Pass 2: bodies and the rest.
         let mut type_rules: Vec<checked::TypeRule> = Vec::new();
-        let mut type_index: HashMap<(TypeId, TypeId), usize> = HashMap::new();
+        let mut type_index: Map<(TypeId, TypeId), usize> = Map::default();
         for (item, head) in spec.items.iter().zip(&heads) {
             match (item, head) {
                 (Item::Option(o), _) => self.option(o, &mut out.options),
@@ -745,7 +781,7 @@ impl<'a> Checker<'a> {
         &mut self,
         i: usize,
         t: &ast::TypeRule,
-        seen: &mut HashMap<TypeId, Span>,
+        seen: &mut Map<TypeId, Span>,
     ) -> Option<Head> {
         let old = self.head_record(&t.old, Ver::Old)?;
         let new = match &t.new {
@@ -788,7 +824,7 @@ impl<'a> Checker<'a> {
         &mut self,
         i: usize,
         f: &ast::FieldRule,
-        seen: &mut HashMap<(TypeId, u32), Span>,
+        seen: &mut Map<(TypeId, u32), Span>,
     ) -> Option<Head> {
         // `init field T.f`: T names the new type; otherwise T is the old type.
         let (old, new) = if f.init {
@@ -921,7 +957,7 @@ impl<'a> Checker<'a> {
         &mut self,
         i: usize,
         g: &ast::GlobalRule,
-        seen: &mut HashMap<GlobalId, Span>,
+        seen: &mut Map<GlobalId, Span>,
     ) -> Option<Head> {
         let (old, new) = if g.init {
             if let Some(n) = &g.new {
@@ -950,13 +986,7 @@ impl<'a> Checker<'a> {
     fn new_global_for(&mut self, old: Option<GlobalId>, key: &Key, same: bool) -> Option<GlobalId> {
         if same {
             if let Some(o) = old {
-                if let Some(n) = self
-                    .vd
-                    .globals
-                    .iter()
-                    .find(|c| c.old == Some(o))
-                    .and_then(|c| c.new)
-                {
+                if let Some(n) = self.global_change(o).and_then(|c| c.new) {
                     return Some(n);
                 }
             }
@@ -1011,7 +1041,7 @@ impl<'a> Checker<'a> {
         &mut self,
         i: usize,
         f: &ast::FrameRule,
-        seen: &mut HashMap<PointId, Span>,
+        seen: &mut Map<PointId, Span>,
     ) -> Option<Head> {
         let of = self.function(Ver::Old, &f.old.func.text, f.old.func.span)?;
         let op = self.point(Ver::Old, of, &f.old.point)?;
@@ -1078,7 +1108,7 @@ impl<'a> Checker<'a> {
                 let rec_ty = record_ctype(&self.old.m.types[rec].name);
                 let pnames: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
                 let mut out = Vec::new();
-                let mut seen: HashSet<&str> = HashSet::new();
+                let mut seen: Set<&str> = Set::default();
                 let mut ok = true;
                 for f in fields {
                     if !seen.insert(&f.name.name) {
@@ -1328,11 +1358,11 @@ impl<'a> Checker<'a> {
     // ------------------------------------------------------------ coverage
 
     fn coverage(&mut self, spec: &ast::Spec, heads: &[Head]) {
-        let mut ruled_globals_old: HashSet<GlobalId> = HashSet::new();
-        let mut ruled_globals_new: HashSet<GlobalId> = HashSet::new();
-        let mut ruled_types: HashSet<TypeId> = HashSet::new();
-        let mut ruled_fields: HashSet<(TypeId, String)> = HashSet::new();
-        let mut ruled_points: HashSet<PointId> = HashSet::new();
+        let mut ruled_globals_old: Set<GlobalId> = Set::default();
+        let mut ruled_globals_new: Set<GlobalId> = Set::default();
+        let mut ruled_types: Set<TypeId> = Set::default();
+        let mut ruled_fields: Set<(TypeId, String)> = Set::default();
+        let mut ruled_points: Set<PointId> = Set::default();
         for h in heads {
             match h {
                 Head::Global { old, new, .. } => {
@@ -1372,9 +1402,9 @@ impl<'a> Checker<'a> {
                     let Item::Type(t) = &spec.items[*rule] else {
                         continue;
                     };
-                    let same = self.vd.types.iter().any(|c| {
-                        c.old == Some(*old) && c.new == Some(*new) && c.status == TypeStatus::Same
-                    });
+                    let same = self
+                        .type_change(*old)
+                        .is_some_and(|c| c.new == Some(*new) && c.status == TypeStatus::Same);
                     if same {
                         self.err(
                             Diagnostic::warning(
@@ -1425,9 +1455,8 @@ impl<'a> Checker<'a> {
                     let Item::Global(g) = &spec.items[*rule] else {
                         continue;
                     };
-                    let unchanged = self.vd.globals.iter().any(|c| {
-                        c.old == Some(*o)
-                            && c.new == Some(*new)
+                    let unchanged = self.global_change(*o).is_some_and(|c| {
+                        c.new == Some(*new)
                             && match &c.transfer {
                                 Transfer::Copy => true,
                                 Transfer::Convert(conv) => conv.is_identity(),
@@ -1583,7 +1612,7 @@ impl<'a> Checker<'a> {
 
     /// True when the diff converts a field of old type text `a` to new type text `b`
     /// automatically (a widening of the same signedness, or the same type).
-    fn field_converts(&self, a: &str, b: &str) -> bool {
+    fn field_converts(&self, a: &'a str, b: &'a str) -> bool {
         let (a, b) = (self.old.parse_type(None, a), self.new.parse_type(None, b));
         match (a.int_repr(), b.int_repr()) {
             (Some((ab, asg)), Some((bb, bsg))) => {

@@ -7,10 +7,43 @@
 //! time. Resolution follows `upstare_meta::ctype`'s meaning exactly (typedef entries, preferring
 //! the file's own, then the well-known glibc names).
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use upstare_meta::ctype::{self, CType};
 use upstare_meta::{FuncId, GlobalId, Module, PointId, PointKey, TypeId, TypedefId};
+
+/// FNV-1a: the checker's maps are keyed by short names and small ids, which it hashes several
+/// times faster than the default SipHash (no hash-flooding concern: the keys come from the
+/// versions' own metadata and the spec being checked).
+#[derive(Default, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+pub type Map<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+pub type Set<K> = HashSet<K, BuildHasherDefault<Fnv>>;
+
+/// A map with room for `n` entries.
+pub fn map_with<K, V>(n: usize) -> Map<K, V> {
+    Map::with_capacity_and_hasher(n, Default::default())
+}
 
 /// The result of looking a name up.
 pub enum Lookup<T> {
@@ -23,43 +56,62 @@ pub enum Lookup<T> {
 /// How deep typedef chains are followed (a cycle means corrupt metadata).
 const MAX_TYPEDEF_DEPTH: usize = 64;
 
-/// One version's module and its indices.
+/// One version's module and its indices. A name that several entries share maps to the first,
+/// with `true` for "more than one" (the rare ambiguous case scans the table).
 pub struct View<'m> {
     pub m: &'m Module,
-    types: HashMap<&'m str, TypeId>,
-    typedefs: HashMap<&'m str, Vec<TypedefId>>,
-    global_keys: HashMap<&'m str, GlobalId>,
-    global_names: HashMap<&'m str, Vec<GlobalId>>,
-    func_names: HashMap<&'m str, Vec<FuncId>>,
+    types: Map<&'m str, TypeId>,
+    /// `(union, tag)` of `struct tag` / `union tag` entries.
+    records: Map<(bool, &'m str), TypeId>,
+    typedefs: Map<&'m str, (TypedefId, bool)>,
+    global_keys: Map<&'m str, GlobalId>,
+    global_names: Map<&'m str, (GlobalId, bool)>,
+    func_names: Map<&'m str, (FuncId, bool)>,
+    /// Parsed and resolved type texts, by (file, text): field and global types repeat.
+    parsed: RefCell<Map<(Option<&'m str>, &'m str), CType>>,
+}
+
+fn first_or_many<'m, I: Copy>(map: &mut Map<&'m str, (I, bool)>, key: &'m str, id: I) {
+    map.entry(key)
+        .and_modify(|e| e.1 = true)
+        .or_insert((id, false));
 }
 
 impl<'m> View<'m> {
     pub fn new(m: &'m Module) -> View<'m> {
-        let mut types = HashMap::with_capacity(m.types.len());
+        let mut types = map_with(m.types.len());
+        let mut records = map_with(m.types.len());
         for (id, t) in m.types.iter() {
             types.entry(t.name.as_str()).or_insert(id);
+            if let Some(tag) = t.name.strip_prefix("struct ") {
+                records.entry((false, tag)).or_insert(id);
+            } else if let Some(tag) = t.name.strip_prefix("union ") {
+                records.entry((true, tag)).or_insert(id);
+            }
         }
-        let mut typedefs: HashMap<&str, Vec<TypedefId>> = HashMap::new();
+        let mut typedefs = map_with(m.typedefs.len());
         for (id, t) in m.typedefs.iter() {
-            typedefs.entry(t.name.as_str()).or_default().push(id);
+            first_or_many(&mut typedefs, t.name.as_str(), id);
         }
-        let mut global_keys = HashMap::with_capacity(m.globals.len());
-        let mut global_names: HashMap<&str, Vec<GlobalId>> = HashMap::new();
+        let mut global_keys = map_with(m.globals.len());
+        let mut global_names = map_with(m.globals.len());
         for (id, g) in m.globals.iter() {
             global_keys.entry(g.key.as_str()).or_insert(id);
-            global_names.entry(g.name.as_str()).or_default().push(id);
+            first_or_many(&mut global_names, g.name.as_str(), id);
         }
-        let mut func_names: HashMap<&str, Vec<FuncId>> = HashMap::new();
+        let mut func_names = map_with(m.functions.len());
         for (id, f) in m.functions.iter() {
-            func_names.entry(f.name.as_str()).or_default().push(id);
+            first_or_many(&mut func_names, f.name.as_str(), id);
         }
         View {
             m,
             types,
+            records,
             typedefs,
             global_keys,
             global_names,
             func_names,
+            parsed: RefCell::new(map_with(64)),
         }
     }
 
@@ -84,14 +136,17 @@ impl<'m> View<'m> {
         if let Some(&id) = self.global_keys.get(key) {
             return Lookup::Found(id);
         }
-        match self.global_names.get(key).map(Vec::as_slice) {
-            Some([one]) => Lookup::Found(*one),
-            Some(many) if !many.is_empty() => Lookup::Ambiguous(
-                many.iter()
-                    .map(|&g| self.m.globals[g].key.clone())
+        match self.global_names.get(key) {
+            Some(&(id, false)) => Lookup::Found(id),
+            Some(_) => Lookup::Ambiguous(
+                self.m
+                    .globals
+                    .iter()
+                    .filter(|(_, g)| g.name == key)
+                    .map(|(_, g)| g.key.clone())
                     .collect(),
             ),
-            _ => Lookup::Missing,
+            None => Lookup::Missing,
         }
     }
 
@@ -109,13 +164,17 @@ impl<'m> View<'m> {
             Some((f, n)) => (Some(f), n),
             None => (None, key),
         };
-        let Some(cands) = self.func_names.get(name) else {
-            return Lookup::Missing;
-        };
-        let cands: Vec<FuncId> = cands
+        match (self.func_names.get(name), file) {
+            (None, _) => return Lookup::Missing,
+            (Some(&(id, false)), None) => return Lookup::Found(id),
+            _ => {}
+        }
+        let cands: Vec<FuncId> = self
+            .m
+            .functions
             .iter()
-            .copied()
-            .filter(|&f| file.is_none_or(|file| self.m.functions[f].file == file))
+            .filter(|(_, f)| f.name == name && file.is_none_or(|file| f.file == file))
+            .map(|(id, _)| id)
             .collect();
         match cands.as_slice() {
             [] => Lookup::Missing,
@@ -161,12 +220,18 @@ impl<'m> View<'m> {
                 CType::Array(Box::new(self.resolve_depth(file, inner, depth)), *n)
             }
             CType::Typedef(name) if depth < MAX_TYPEDEF_DEPTH => {
-                let Some(ids) = self.typedefs.get(name.as_str()) else {
+                let Some(&(first, many)) = self.typedefs.get(name.as_str()) else {
                     return t.clone();
                 };
-                let id = file
-                    .and_then(|f| ids.iter().copied().find(|&i| self.m.typedefs[i].file == f))
-                    .unwrap_or(ids[0]);
+                let id = match (many, file) {
+                    (true, Some(f)) => self
+                        .m
+                        .typedefs
+                        .iter()
+                        .find(|(_, td)| td.name == *name && td.file == f)
+                        .map_or(first, |(i, _)| i),
+                    _ => first,
+                };
                 let td = &self.m.typedefs[id];
                 match ctype::parse(&td.target) {
                     CType::Opaque(_) => t.clone(),
@@ -177,19 +242,21 @@ impl<'m> View<'m> {
         }
     }
 
-    /// Type text of the metadata, parsed and resolved.
-    pub fn parse_type(&self, file: Option<&str>, text: &str) -> CType {
-        self.resolve(file, &ctype::parse(text))
+    /// Type text of the metadata, parsed and resolved (memoised: texts repeat).
+    pub fn parse_type(&self, file: Option<&'m str>, text: &'m str) -> CType {
+        if let Some(t) = self.parsed.borrow().get(&(file, text)) {
+            return t.clone();
+        }
+        let t = self.resolve(file, &ctype::parse(text));
+        self.parsed.borrow_mut().insert((file, text), t.clone());
+        t
     }
 
     /// The record entry of a resolved type (`struct foo`, `union u`, an anonymous record's
     /// typedef name).
     pub fn record(&self, t: &CType) -> Option<TypeId> {
         match t {
-            CType::Record { union, tag } => {
-                let kw = if *union { "union" } else { "struct" };
-                self.types.get(format!("{kw} {tag}").as_str()).copied()
-            }
+            CType::Record { union, tag } => self.records.get(&(*union, tag.as_str())).copied(),
             CType::Typedef(name) => self.types.get(name.as_str()).copied(),
             _ => None,
         }
@@ -208,7 +275,7 @@ impl<'m> View<'m> {
                 Some(id) => Some(self.m.types[id].size),
                 None => match t {
                     CType::Typedef(name) => match self.typedefs.get(name.as_str()) {
-                        Some(ids) => Some(self.m.typedefs[ids[0]].size),
+                        Some(&(id, _)) => Some(self.m.typedefs[id].size),
                         None => ctype::well_known_opaque_size(t),
                     },
                     _ => ctype::well_known_opaque_size(t),
@@ -220,7 +287,8 @@ impl<'m> View<'m> {
     /// The source file of a global, for typedef resolution of its type: the `FILE` of a
     /// `FILE/name` or `FILE/function/name` key.
     pub fn global_file(&self, g: GlobalId) -> Option<&'m str> {
-        let gl = &self.m.globals[g];
+        let m: &'m Module = self.m;
+        let gl = &m.globals[g];
         let key = gl.key.as_str();
         if gl.flags.static_local {
             let (rest, _) = key.rsplit_once('/')?;
@@ -234,6 +302,7 @@ impl<'m> View<'m> {
 
     /// The resolved type of a global.
     pub fn global_type(&self, g: GlobalId) -> CType {
-        self.parse_type(self.global_file(g), &self.m.globals[g].ty)
+        let m: &'m Module = self.m;
+        self.parse_type(self.global_file(g), &m.globals[g].ty)
     }
 }
