@@ -239,6 +239,24 @@ static int bell(void)
 
 enum { W_ERROR = -1, W_TIMEOUT = 0, W_READY = 1, W_UNWIND = 2, W_BELL = 3, W_EINTR = 4 };
 
+/* A thread inside a wait counts as blocked, so that a round that is not strict (a self-test
+ * round) does not wait for it. Only while an update is pending (always, in self-test mode):
+ * otherwise every wait of every thread would take the round's lock twice, for nothing. A strict
+ * round ignores the mark: it wakes blocked threads and parks them too. */
+static inline int blocked_enter(void)
+{
+    if (!__us_pending)
+        return 0;
+    us_rt_blocking_enter();
+    return 1;
+}
+
+static inline void blocked_leave(int mark)
+{
+    if (mark)
+        us_rt_blocking_leave();
+}
+
 /* Waits like ppoll on fds[0..n) (fds[n] is scratch for the doorbell) until one of them is ready
  * (W_READY, *nready = how many), `deadline` (CLOCK_MONOTONIC ns; < 0: none) passes (W_TIMEOUT),
  * a handler runs (W_EINTR) or a round rings. Then, when `may_unwind`, the runtime is asked:
@@ -268,10 +286,10 @@ static int wait_fds(struct pollfd *fds, nfds_t n, long long deadline, const sigs
             ts = ns_ts(deadline - mono_ns());
             tp = &ts;
         }
-        us_rt_blocking_enter();
+        int mark = blocked_enter();
         int r = ppoll(fds, n + 1, tp, mask);
         int e = errno;
-        us_rt_blocking_leave();
+        blocked_leave(mark);
         if (efd >= 0)
             close(efd);
         errno = e;
@@ -1006,6 +1024,9 @@ int __us_w_poll(struct pollfd *fds, nfds_t n, int timeout)
         return poll(fds, n, timeout);
     if (entry_unwinds(K_POLL))
         return -1;
+    int r = poll(fds, n, 0); /* something ready (or an error): as fast as the plain call */
+    if (r != 0)
+        return r;
     long long deadline = -1;
     if (timeout > 0) {
         deadline = take_resume(K_POLL, NULL, timeout);
@@ -1023,6 +1044,11 @@ int __us_w_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, const
         return ppoll(fds, n, tmo, mask);
     if (entry_unwinds(K_PPOLL))
         return -1;
+    if (!mask) {
+        int r = poll(fds, n, 0); /* with a mask, the call may have to deliver a signal */
+        if (r != 0)
+            return r;
+    }
     long long deadline = -1;
     if (tmo) {
         long long req = ts_ns(tmo);
@@ -1680,9 +1706,9 @@ static int cond_common(pthread_cond_t *c, pthread_mutex_t *m, const struct times
     if (__us_pending && us_rt_round_state(&gen) == 1) {
         r = 0; /* a round rang before the condition was registered */
     } else {
-        us_rt_blocking_enter();
+        int mark = blocked_enter();
         r = abst ? pthread_cond_timedwait(c, m, abst) : pthread_cond_wait(c, m);
-        us_rt_blocking_leave();
+        blocked_leave(mark);
     }
     us_rt_cond_leave();
     if (r == 0 && __us_pending && us_rt_round_state(&gen) == 1) {
@@ -1778,10 +1804,10 @@ static long poke_engine(const struct pk *p)
             e = EINTR;
             us_w_poked = 1;
         } else {
-            us_rt_blocking_enter();
+            int mark = blocked_enter();
             r = pk_call(p);
             e = errno;
-            us_rt_blocking_leave();
+            blocked_leave(mark);
         }
         uint64_t sent = us_rt_poke_leave(before);
         while (sent && !us_w_poked)
