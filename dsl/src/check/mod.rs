@@ -641,6 +641,9 @@ impl<'a> Checker<'a> {
                         ..
                     },
                 ) => {
+                    if let checked::FrameDest::At { point, .. } = dest {
+                        self.check_new_temporaries(f, *old_point, *point);
+                    }
                     let body = match (&f.body, dest) {
                         (Some(b), checked::FrameDest::At { point, .. }) => {
                             let subj = Subject::Frame {
@@ -1625,6 +1628,37 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// A compiler temporary of the new record holds the result of the call being re-executed;
+    /// one with no old counterpart must be set by the rule, or the resumed code reads garbage.
+    fn check_new_temporaries(&mut self, f: &ast::FrameRule, op: PointId, np: PointId) {
+        let mut assigned = Set::default();
+        if let Some(b) = &f.body {
+            assigned_new_fields(&b.stmts, &mut assigned);
+        }
+        let (old_pt, new_pt) = (&self.old.m.points[op], &self.new.m.points[np]);
+        let missing: Vec<String> = new_pt
+            .locals
+            .iter()
+            .filter(|l| l.flags.temporary)
+            .filter(|l| !old_pt.locals.iter().any(|o| o.name == l.name))
+            .filter(|l| !assigned.contains(l.name.as_str()))
+            .map(|l| format!("`{}`", l.name))
+            .collect();
+        if !missing.is_empty() {
+            self.err(
+                Diagnostic::error(
+                    Code::UnmappedFrame,
+                    format!(
+                        "the new frame's temporaries {} have no value: the old frame has no counterpart",
+                        missing.join(", ")
+                    ),
+                )
+                .label(head_span(f.span, f.body.as_ref()), "resumes at a point that reads them")
+                .help("set them in the body (`new.NAME = ...;`), or resume at another point"),
+            );
+        }
+    }
+
     /// True when a global's value is records (or arrays of them) whose types correspond: it
     /// converts with the type's rules, and the type's own coverage is checked on its own.
     fn converts_by_type_rules(&self, o: GlobalId, n: GlobalId) -> bool {
@@ -1686,6 +1720,35 @@ impl<'a> Checker<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// The names `N` of every `new.N = ...` in `stmts` (frame locals a rule sets).
+fn assigned_new_fields<'s>(stmts: &'s [ast::Stmt], out: &mut Set<&'s str>) {
+    for s in stmts {
+        match &s.kind {
+            ast::StmtKind::Assign { lhs, .. } => {
+                if let ast::ExprKind::Member {
+                    expr,
+                    field,
+                    arrow: false,
+                } = &lhs.kind
+                {
+                    if matches!(expr.kind, ast::ExprKind::SelfRef(ast::SelfRef::New)) {
+                        out.insert(field.name.as_str());
+                    }
+                }
+            }
+            ast::StmtKind::If { then, els, .. } => {
+                assigned_new_fields(&then.stmts, out);
+                if let Some(e) = els {
+                    assigned_new_fields(std::slice::from_ref(&**e), out);
+                }
+            }
+            ast::StmtKind::For { body, .. } => assigned_new_fields(&body.stmts, out),
+            ast::StmtKind::Block(b) => assigned_new_fields(&b.stmts, out),
+            _ => {}
+        }
     }
 }
 
