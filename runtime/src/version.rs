@@ -119,7 +119,13 @@ pub fn current() -> Result<Arc<Version>, LoadError> {
         // SAFETY: us_exe_tables returns linker-defined section bounds of this executable (or
         // null); `tables` checks them before reading.
         let get = |w| unsafe { us_exe_tables(w) } as usize;
-        let (meta, addrs) = tables(&exe, get)?;
+        // A program linked with the runtime but built without upstare-cc's metadata can still
+        // be updated to itself (identity); any other update then finds nothing to match.
+        let (meta, addrs) = if get(0) == 0 {
+            (Module::default(), Addrs::default())
+        } else {
+            tables(&exe, get)?
+        };
         let main_fn = crate::thread::main_fn();
         r.versions.push(Arc::new(Version {
             number: 1,

@@ -189,8 +189,8 @@ fn program_requests_its_own_updates() {
     assert_eq!(r.code, Some(0));
     assert_eq!(
         r.stdout,
-        "request at 40: first 1 second 0 pending 1\n\
-         request at 70: first 1 second 0 pending 1\n\
+        "request at 40: queued 1\n\
+         request at 70: queued 1\n\
          sum=166650 x=4950 rebuilt_at=71 pending_at_end=0\n"
     );
     let rep = r.report.expect("verbose report");
