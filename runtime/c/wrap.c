@@ -573,8 +573,13 @@ static ssize_t rd_engine(const struct rd *a)
         }
     }
     /* It would block. */
-    if (nonblocking(fd))
+    if (nonblocking(fd)) {
+        if (try_nowait && !(fdflags(fd) & F_NOTSOCK)) {
+            errno = EAGAIN; /* what the non-blocking attempt said: the call would say it too */
+            return -1;
+        }
         return rd_call(a, 0);
+    }
     long long deadline = -1;
     int t = sock_timeout(fd, SO_RCVTIMEO, &deadline); /* accept's timeout too */
     int sock = t >= 0, timed = t == 1;

@@ -272,6 +272,10 @@ static void sockets(void)
     errno = 0;
     n = recv(d[1], buf, sizeof buf, MSG_DONTWAIT);
     printf("recv dontwait: %zd %s\n", n, errno == EAGAIN ? "EAGAIN" : strerror(errno));
+    fcntl(d[1], F_SETFL, O_NONBLOCK);
+    errno = 0;
+    n = read(d[1], buf, sizeof buf);
+    printf("read nonblocking socket: %zd %s\n", n, errno == EAGAIN ? "EAGAIN" : strerror(errno));
     /* A large send on a stream socket goes out in full while the peer reads. */
     static char big[1 << 21];
     memset(big, 'y', sizeof big);
