@@ -29,3 +29,4 @@ pub use check::{check, check_with_diff, LANGUAGE_VERSION};
 pub use diag::{did_you_mean, render, suggest, Code, Diagnostic, Label, Severity};
 pub use draft::draft;
 pub use parse::parse;
+pub use upstare_meta::CType;
