@@ -91,6 +91,8 @@ struct Round {
     finished_gen: u64,
     /// The last finished strict round's times: first arrival, all parked, end.
     last_strict: Option<StrictTimes>,
+    /// Quiescence time of every strict round that completed (request to last thread parked).
+    quiesces: Vec<u64>,
     /// Pause of every finished round in which some thread unwound (first arrival to the last
     /// rebuilt thread), in nanoseconds; capped so that a long self-test cannot grow it forever.
     pauses: Vec<u64>,
@@ -113,6 +115,7 @@ static ROUND: Mutex<Round> = Mutex::new(Round {
     all_parked_ns: 0,
     finished_gen: 0,
     last_strict: None,
+    quiesces: Vec::new(),
     pauses: Vec::new(),
 });
 static RELEASED: Condvar = Condvar::new();
@@ -443,6 +446,10 @@ fn expire_locked(r: &mut Round) {
 fn finish_locked(r: &mut Round) {
     let now = now_ns();
     if r.strict {
+        if r.all_parked_ns != 0 && r.quiesces.len() < MAX_PAUSES {
+            let q = r.all_parked_ns.saturating_sub(r.requested_ns);
+            r.quiesces.push(q);
+        }
         let t = r.last_strict.get_or_insert_with(StrictTimes::default);
         t.finished = now;
         r.strict = false;
@@ -602,6 +609,13 @@ pub struct Stats {
     pub max_parked: u64,
 }
 
+/// Quiescence times of completed strict rounds, in nanoseconds: (count, median).
+pub fn quiesce_summary() -> (usize, u64) {
+    let mut v = lock().quiesces.clone();
+    v.sort_unstable();
+    (v.len(), v.get(v.len() / 2).copied().unwrap_or(0))
+}
+
 /// Pauses of finished rounds, in nanoseconds: (count, median, 99th percentile, max).
 pub fn pause_summary() -> (usize, u64, u64, u64) {
     let mut v = lock().pauses.clone();
@@ -629,11 +643,14 @@ pub extern "C" fn report_at_exit() {
         if VERBOSE.load(Ordering::Relaxed) {
             let s = stats();
             let (n, median, p99, max) = pause_summary();
+            let (_, quiesce) = quiesce_summary();
             let us = |ns: u64| ns as f64 / 1000.0;
             eprintln!(
                 "upstare: self-updates={} aborted-rounds={} points={} thread-rebuilds={} \
-                 max-threads-per-round={} pauses={} pause-median-us={:.1} pause-p99-us={:.1} pause-max-us={:.1}",
-                s.completed, s.aborted, s.points, s.thread_rebuilds, s.max_parked, n, us(median), us(p99), us(max)
+                 max-threads-per-round={} pauses={} pause-median-us={:.1} pause-p99-us={:.1} pause-max-us={:.1} \
+                 quiesce-median-us={:.1}",
+                s.completed, s.aborted, s.points, s.thread_rebuilds, s.max_parked, n, us(median), us(p99), us(max),
+                us(quiesce)
             );
         }
     });
