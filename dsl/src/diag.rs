@@ -42,8 +42,7 @@ pub enum Code {
     Ambiguous,
     /// Operand or argument types that do not fit.
     TypeMismatch,
-    /// An assignment to old state, a `let`/`for` variable that cannot be assigned, or a value
-    /// that is not a place.
+    /// An assignment to (or a `memcpy` into) old state.
     WriteToOld,
     /// A place that cannot be assigned (not an lvalue, a `for` variable, a `let` variable).
     NotAssignable,
@@ -66,6 +65,32 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, in declaration order.
+    pub const ALL: [Code; 22] = [
+        Code::Syntax,
+        Code::Version,
+        Code::BadOption,
+        Code::UnknownType,
+        Code::UnknownField,
+        Code::UnknownGlobal,
+        Code::UnknownFunction,
+        Code::UnknownPoint,
+        Code::UnknownLocal,
+        Code::UnknownName,
+        Code::Ambiguous,
+        Code::TypeMismatch,
+        Code::WriteToOld,
+        Code::NotAssignable,
+        Code::Misplaced,
+        Code::Duplicate,
+        Code::Unchanged,
+        Code::MissingRule,
+        Code::UnmappedFrame,
+        Code::OldPointer,
+        Code::BadHint,
+        Code::Limit,
+    ];
+
     /// The code as shown: `upstare::dsl::unknown_global`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -259,8 +259,32 @@ pub fn draft(old: &Module, new: &Module) -> String {
                     }
                 }
             }
-            if all_ok && f.new.is_some() {
-                same_fns += 1;
+            if let (true, Some(n)) = (all_ok, f.new) {
+                // Every frame resumes; say so when a record changed (locals convert by name).
+                let changed: Vec<String> = f
+                    .points
+                    .iter()
+                    .filter_map(|p| {
+                        let np = p.new?;
+                        let (a, b) = (&old.points[p.old], &new.points[np]);
+                        let same = a.record_size == b.record_size
+                            && a.locals.len() == b.locals.len()
+                            && a.locals.iter().zip(&b.locals).all(|(x, y)| {
+                                x.name == y.name && x.offset == y.offset && x.ty == y.ty
+                            });
+                        (!same).then(|| a.key.to_string())
+                    })
+                    .collect();
+                if changed.is_empty() {
+                    same_fns += 1;
+                } else {
+                    writeln!(
+                        lines,
+                        "// frames of {} at {}: locals converted by name, new ones zero",
+                        fname(new, n),
+                        changed.join(", ")
+                    )?;
+                }
             }
         }
         writeln!(

@@ -93,3 +93,21 @@ fn examples_update_with_the_filled_in_draft() {
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Every diagnostic class has a conformance case whose expected output shows it.
+#[test]
+fn every_diagnostic_class_has_a_case() {
+    let mut all = String::new();
+    for case in case_dirs("spec/cases") {
+        all.push_str(&std::fs::read_to_string(case.join("expected.txt")).unwrap_or_default());
+    }
+    let missing: Vec<&str> = upstare_dsl::Code::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .filter(|c| !all.lines().any(|l| l.trim() == *c))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no case in spec/cases shows {missing:?}"
+    );
+}
