@@ -3,12 +3,14 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use cranelift_codegen::ir::{types, AbiParam, InstBuilder, Signature, UserFuncName};
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{types, AbiParam, Function, InstBuilder, Signature, UserFuncName};
+use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{default_libcall_names, FuncId as ClifFuncId, Module as _};
+use cranelift_module::{default_libcall_names, FuncId as ClifFuncId, Module as _, ModuleReloc};
 use upstare_dsl::checked::{Body, Expr, FrameDest, Hint, LayoutTarget, PtrLen, Span, Spec};
 use upstare_meta::{ctype, FieldLayout, Module};
 
@@ -51,6 +53,9 @@ struct Driver<'a> {
     ctx: Context,
     fctx: FunctionBuilderContext,
     sig: Signature,
+    lowered: Vec<Lowered>,
+    /// The ISA without the optimiser (the module's own ISA optimises).
+    plain_isa: cranelift_codegen::isa::OwnedTargetIsa,
     defined: Vec<Defined>,
     problems: Vec<(u32, LowerError)>,
 }
@@ -78,13 +83,20 @@ pub fn compile_with_source(
     compile_inner(spec, Some(SourceInfo::new(path, source)), old, new, env)
 }
 
-fn isa() -> Result<cranelift_codegen::isa::OwnedTargetIsa, String> {
+/// The host ISA. `optimise`: cranelift's optimiser (e-graphs) runs; it is worth its compile
+/// time only for type rules, which run once per migrated object. Global, frame, assert and
+/// hint rules run once per update (or per frame) and are compiled without it.
+fn host_isa(optimise: bool) -> Result<cranelift_codegen::isa::OwnedTargetIsa, String> {
     let mut flags = settings::builder();
     let set = |f: &mut settings::Builder, k: &str, v: &str| {
         f.set(k, v)
             .map_err(|e| format!("cranelift setting {k}={v}: {e}"))
     };
-    set(&mut flags, "opt_level", "speed")?;
+    set(
+        &mut flags,
+        "opt_level",
+        if optimise { "speed" } else { "none" },
+    )?;
     set(
         &mut flags,
         "enable_verifier",
@@ -118,7 +130,8 @@ fn compile_inner(
             line: 0,
         }],
     };
-    let isa = isa().map_err(fatal)?;
+    let isa = host_isa(true).map_err(fatal)?;
+    let plain_isa = host_isa(false).map_err(fatal)?;
     let call_conv = isa.default_call_conv();
     let module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
     let mut sig = Signature::new(call_conv);
@@ -144,6 +157,8 @@ fn compile_inner(
         module,
         fctx: FunctionBuilderContext::new(),
         sig,
+        lowered: Vec::new(),
+        plain_isa,
         defined: Vec::new(),
         problems: Vec::new(),
     };
@@ -206,8 +221,21 @@ fn compile_inner(
         fids.push(fid);
         let _ = k;
     }
+    let times = std::env::var_os("UPSTARE_JIT_TIMES").is_some();
+    let t0 = std::time::Instant::now();
     for (k, (job, _, span)) in jobs.iter().enumerate() {
-        d.define(fids[k], k as u32, *span, spec, job);
+        d.lower(fids[k], k as u32, *span, spec, job);
+    }
+    let t1 = std::time::Instant::now();
+    if d.problems.is_empty() {
+        d.compile_all();
+    }
+    if times {
+        eprintln!(
+            "upstare-jit: lower {:.2} ms, compile+define {:.2} ms",
+            (t1 - t0).as_secs_f64() * 1e3,
+            t1.elapsed().as_secs_f64() * 1e3
+        );
     }
     if !d.problems.is_empty() {
         let problems = d
@@ -350,17 +378,24 @@ impl Driver<'_> {
         }
     }
 
-    /// Lowers and compiles one job into `fid`; problems are collected.
-    fn define(&mut self, fid: ClifFuncId, rule: u32, span: Span, spec: &Spec, job: &Job) {
+    /// Lowers one job to IR for `fid`; problems are collected.
+    fn lower(&mut self, fid: ClifFuncId, rule: u32, span: Span, spec: &Spec, job: &Job) {
         self.ctx.func.signature = self.sig.clone();
         self.ctx.func.name = UserFuncName::user(0, fid.as_u32());
         let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
         let mut f = FnCx::new(&mut self.cx, &mut self.module, b, rule, span);
-        let r = lower_job(&mut f, spec, job);
-        match r {
+        match lower_job(&mut f, spec, job) {
             Ok(()) => {
                 f.emit_propagate();
                 f.finish_ok();
+                let func = std::mem::replace(&mut self.ctx.func, Function::new());
+                self.lowered.push(Lowered {
+                    fid,
+                    rule,
+                    span,
+                    func,
+                    hot: matches!(job, Job::Type(_)),
+                });
             }
             Err(e) => {
                 drop(f);
@@ -368,45 +403,157 @@ impl Driver<'_> {
                 self.module.clear_context(&mut self.ctx);
                 // The builder context may hold the failed function's state.
                 self.fctx = FunctionBuilderContext::new();
-                return;
             }
         }
+    }
+
+    /// Compiles every lowered function (on several threads when there are many) and defines
+    /// the machine code in the module.
+    fn compile_all(&mut self) {
+        let lowered = std::mem::take(&mut self.lowered);
+        let threads = std::env::var("UPSTARE_JIT_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .min(lowered.len().div_ceil(PER_THREAD))
+            .max(1);
+        let isa = self.module.isa();
+        let plain = &*self.plain_isa;
         let disasm = std::env::var_os("UPSTARE_JIT_DISASM").is_some();
-        if disasm {
-            self.ctx.set_disasm(true);
-            eprintln!("{}", self.ctx.func.display());
+        let results: Vec<(Lowered, Result<MachineCode, String>)> = if threads == 1 {
+            let mut ctx = Context::new();
+            lowered
+                .into_iter()
+                .map(|mut l| {
+                    let r = compile_one(if l.hot { isa } else { plain }, &mut ctx, &mut l, disasm);
+                    (l, r)
+                })
+                .collect()
+        } else {
+            let chunk = lowered.len().div_ceil(threads);
+            let mut parts: Vec<Vec<Lowered>> = Vec::new();
+            let mut it = lowered.into_iter().peekable();
+            while it.peek().is_some() {
+                parts.push(it.by_ref().take(chunk).collect());
+            }
+            std::thread::scope(|sc| {
+                let handles: Vec<_> = parts
+                    .into_iter()
+                    .map(|part| {
+                        sc.spawn(move || {
+                            let mut ctx = Context::new();
+                            part.into_iter()
+                                .map(|mut l| {
+                                    let isa = if l.hot { isa } else { plain };
+                                    let r = compile_one(isa, &mut ctx, &mut l, disasm);
+                                    (l, r)
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().expect("a compiler thread panicked"))
+                    .collect()
+            })
+        };
+        for (l, r) in results {
+            let code = match r {
+                Ok(c) => c,
+                Err(e) => {
+                    self.problems.push((
+                        l.rule,
+                        LowerError {
+                            span: l.span,
+                            message: format!("cranelift could not compile this rule: {e}"),
+                        },
+                    ));
+                    continue;
+                }
+            };
+            if let Err(e) =
+                self.module
+                    .define_function_bytes(l.fid, code.align, &code.bytes, &code.relocs)
+            {
+                self.problems.push((
+                    l.rule,
+                    LowerError {
+                        span: l.span,
+                        message: format!("cranelift could not place this rule: {e}"),
+                    },
+                ));
+                continue;
+            }
+            self.defined.push(Defined {
+                fid: l.fid,
+                rule: l.rule,
+                size: code.bytes.len(),
+                srclocs: code.srclocs,
+            });
         }
-        if let Err(e) = self.module.define_function(fid, &mut self.ctx) {
-            self.problems.push((
-                rule,
-                LowerError {
-                    span,
-                    message: format!("cranelift could not compile this rule: {e:?}"),
-                },
-            ));
-            self.module.clear_context(&mut self.ctx);
-            return;
-        }
-        let cc = self.ctx.compiled_code().expect("just compiled");
-        if disasm {
-            eprintln!("{}", cc.vcode.as_deref().unwrap_or(""));
-        }
-        let size = cc.code_info().total_size as usize;
-        let srclocs = cc
+    }
+}
+
+/// Functions per compiler thread below which one thread does it all.
+const PER_THREAD: usize = 48;
+
+/// One rule lowered to IR, waiting for the code generator.
+struct Lowered {
+    fid: ClifFuncId,
+    rule: u32,
+    span: Span,
+    func: Function,
+    /// Runs once per migrated object: optimise it.
+    hot: bool,
+}
+
+/// One function's machine code, not yet placed.
+struct MachineCode {
+    bytes: Vec<u8>,
+    align: u64,
+    relocs: Vec<ModuleReloc>,
+    srclocs: Vec<(u32, u32, u32)>,
+}
+
+fn compile_one(
+    isa: &dyn TargetIsa,
+    ctx: &mut Context,
+    l: &mut Lowered,
+    disasm: bool,
+) -> Result<MachineCode, String> {
+    ctx.clear();
+    ctx.func = std::mem::replace(&mut l.func, Function::new());
+    if disasm {
+        ctx.set_disasm(true);
+        eprintln!("{}", ctx.func.display());
+    }
+    let align = ctx
+        .compile(isa, &mut ControlPlane::default())
+        .map_err(|e| format!("{:?}", e.inner))?
+        .buffer
+        .alignment as u64;
+    let cc = ctx.compiled_code().expect("just compiled");
+    if disasm {
+        eprintln!("{}", cc.vcode.as_deref().unwrap_or(""));
+    }
+    Ok(MachineCode {
+        bytes: cc.code_buffer().to_vec(),
+        align,
+        relocs: cc
+            .buffer
+            .relocs()
+            .iter()
+            .map(|r| ModuleReloc::from_mach_reloc(r, &ctx.func, l.fid))
+            .collect(),
+        srclocs: cc
             .buffer
             .get_srclocs_sorted()
             .iter()
             .filter(|s| !s.loc.is_default())
             .map(|s| (s.start, s.end, s.loc.bits()))
-            .collect();
-        self.defined.push(Defined {
-            fid,
-            rule,
-            size,
-            srclocs,
-        });
-        self.module.clear_context(&mut self.ctx);
-    }
+            .collect(),
+    })
 }
 
 /// The body of one job.
