@@ -1513,6 +1513,7 @@ impl<'a> Checker<'a> {
                 _ => {}
             }
         }
+        self.caller_chains(spec, heads);
         // Errors: changes that need a rule and have none.
         let vd = self.vd;
         for c in &vd.globals {
@@ -1656,6 +1657,87 @@ impl<'a> Checker<'a> {
                 .label(head_span(f.span, f.body.as_ref()), "resumes at a point that reads them")
                 .help("set them in the body (`new.NAME = ...;`), or resume at another point"),
             );
+        }
+    }
+
+    /// A frame is rebuilt by its caller re-executing the call at its own point: a frame moved
+    /// to another function `G` needs every caller's point `call:F#n` to resume at a call of `G`
+    /// (or an indirect call), else the rebuilt frame would be the wrong function's.
+    fn caller_chains(&mut self, spec: &ast::Spec, heads: &[Head]) {
+        let mut moved: Map<String, (String, Span)> = Map::default();
+        let mut dest_of: Map<PointId, Option<PointId>> = Map::default();
+        for h in heads {
+            if let Head::Frame {
+                rule,
+                old_func,
+                old_point,
+                dest,
+            } = h
+            {
+                let np = match dest {
+                    checked::FrameDest::At { func, point } => {
+                        if self.fn_map.get(old_func) != Some(func) {
+                            let (o, n) = (
+                                self.old.m.functions[*old_func].name.clone(),
+                                self.new.m.functions[*func].name.clone(),
+                            );
+                            moved.insert(o, (n, spec.items[*rule].span()));
+                        }
+                        Some(*point)
+                    }
+                    checked::FrameDest::Wait => None,
+                };
+                dest_of.insert(*old_point, np);
+            }
+        }
+        if moved.is_empty() {
+            return;
+        }
+        for (op, pt) in self.old.m.points.iter() {
+            let PointKey::Call {
+                callee: Callee::Named(callee),
+                ..
+            } = &pt.key
+            else {
+                continue;
+            };
+            let Some((target, span)) = moved.get(callee.as_str()) else {
+                continue;
+            };
+            let np = match dest_of.get(&op) {
+                Some(d) => *d,
+                None => self.default_point(op).map(|(_, p)| p),
+            };
+            let Some(np) = np else { continue };
+            let ok = match &self.new.m.points[np].key {
+                PointKey::Call {
+                    callee: Callee::Named(c),
+                    ..
+                } => c == target,
+                PointKey::Call {
+                    callee: Callee::Indirect,
+                    ..
+                } => true,
+                _ => false,
+            };
+            if !ok {
+                let caller = self.old.m.functions[pt.function].name.clone();
+                let new_key = self.new.m.points[np].key.to_string();
+                self.err(
+                    Diagnostic::error(
+                        Code::UnmappedFrame,
+                        format!(
+                            "frames of `{callee}` resume in `{target}`, but its caller `{caller}` at {} resumes at {new_key}, which does not call `{target}`",
+                            pt.key
+                        ),
+                    )
+                    .label(*span, format!("moves frames of `{callee}` to `{target}`"))
+                    .help(format!(
+                        "add `frame {caller} @ {} -> @ call:{target}#N;` (or `function {callee} -> {target};`)",
+                        pt.key
+                    )),
+                );
+            }
         }
     }
 
