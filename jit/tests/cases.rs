@@ -23,7 +23,7 @@ mod common;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use common::{read_scalar, walk, write_scalar, Buf, Value, World, NEW_FN, OLD_FN};
+use common::{read_scalar, write_scalar, Buf, Value, World, NEW_FN, OLD_FN};
 use upstare_dsl::checked::FrameDest;
 use upstare_jit::{Compiled, RuleError, TypeRuleKey};
 use upstare_meta::{ctype, CType, Module, PointKey, TypeId};
@@ -53,6 +53,8 @@ struct Case<'w> {
     hint: Option<u64>,
     /// C strings made by `set ... = "text"` (kept alive).
     strings: Vec<Vec<u8>>,
+    /// Objects made for null pointers on `set` paths.
+    keep: Vec<Buf>,
 }
 
 fn dirs(under: &Path) -> Vec<PathBuf> {
@@ -86,37 +88,31 @@ impl Case<'_> {
         }
     }
 
-    /// (buffer, slot) of a path in the old or new state.
-    fn locate(&mut self, new: bool, path: &str) -> Result<(*mut u8, common::Slot), String> {
+    /// The address and type of a path in the old or new state. `create`: null pointers on the
+    /// way get fresh zeroed objects (when setting old state).
+    fn locate(&mut self, new: bool, path: &str, create: bool) -> Result<(*mut u8, CType), String> {
         let (root, steps) = split_root(path);
-        if let Some(o) = self.objs.get_mut(&root) {
-            let (ty, buf) = if new {
-                (o.new_ty.clone(), &mut o.new)
+        let m = if new {
+            &self.world.new
+        } else {
+            &self.world.old
+        };
+        let (base, ty, steps) = if let Some(o) = self.objs.get(&root) {
+            if new {
+                (o.new.ptr(), o.new_ty.clone(), steps)
             } else {
-                (o.old_ty.clone(), &mut o.old)
-            };
-            let m = if new {
-                &self.world.new
+                (o.old.ptr(), o.old_ty.clone(), steps)
+            }
+        } else if root == "frame" {
+            let f = self.frame.as_ref().ok_or("no `frame` declared")?;
+            let (point, buf) = if new {
+                (f.new_point.ok_or("the frame has no new record")?, &f.new)
             } else {
-                &self.world.old
-            };
-            let slot = walk(m, ty, steps)?;
-            return Ok((buf.ptr(), slot));
-        }
-        if root == "frame" {
-            let f = self.frame.as_mut().ok_or("no `frame` declared")?;
-            let (m, point, buf) = if new {
-                (
-                    &self.world.new,
-                    f.new_point.ok_or("the frame has no new record")?,
-                    &mut f.new,
-                )
-            } else {
-                (&self.world.old, f.old_point, &mut f.old)
+                (f.old_point, &f.old)
             };
             let (local, rest) = match steps.strip_prefix('.') {
                 Some(r) => {
-                    let end = r.find(['.', '[']).unwrap_or(r.len());
+                    let end = r.find(['.', '[', '-']).unwrap_or(r.len());
                     (&r[..end], &r[end..])
                 }
                 None => return Err("name a local: frame.NAME".into()),
@@ -129,26 +125,24 @@ impl Case<'_> {
                 .ok_or_else(|| format!("no local `{local}` in the record"))?;
             let file = m.functions[p.function].file.clone();
             let ty = m.resolve_in(Some(&file), &ctype::parse(&l.ty));
-            let mut slot = walk(m, ty, rest)?;
-            slot.offset += l.offset as usize;
-            return Ok((buf.ptr(), slot));
-        }
-        let m = self.module(new);
-        let id = m
-            .find_global(&root)
-            .or_else(|| {
-                let named: Vec<_> = m.globals.iter().filter(|(_, g)| g.name == root).collect();
-                (named.len() == 1).then(|| named[0].0)
-            })
-            .ok_or_else(|| format!("no object, frame or global `{root}`"))?;
-        let ty = ty_in(m, &m.globals[id].ty);
-        let slot = walk(m, ty, steps)?;
-        let buf = if new {
-            &self.world.new_globals[&id]
+            // SAFETY: the slot is inside the record.
+            (unsafe { buf.ptr().add(l.offset as usize) }, ty, rest)
         } else {
-            &self.world.old_globals[&id]
+            let id = m
+                .find_global(&root)
+                .or_else(|| {
+                    let named: Vec<_> = m.globals.iter().filter(|(_, g)| g.name == root).collect();
+                    (named.len() == 1).then(|| named[0].0)
+                })
+                .ok_or_else(|| format!("no object, frame or global `{root}`"))?;
+            let buf = if new {
+                &self.world.new_globals[&id]
+            } else {
+                &self.world.old_globals[&id]
+            };
+            (buf.ptr(), ty_in(m, &m.globals[id].ty), steps)
         };
-        Ok((buf.ptr(), slot))
+        common::walk_mem(m, base, ty, steps, create, &mut self.keep)
     }
 
     fn value(&mut self, text: &str) -> Result<Value, String> {
@@ -157,12 +151,24 @@ impl Case<'_> {
             return Ok(Value::Int(0));
         }
         if let Some(p) = t.strip_prefix("&old ") {
-            let (b, s) = self.locate(false, p.trim())?;
-            return Ok(Value::Int(b as i128 + s.offset as i128));
+            let (a, _) = self.locate(false, p.trim(), false)?;
+            return Ok(Value::Int(a as i128));
         }
         if let Some(p) = t.strip_prefix("&new ") {
-            let (b, s) = self.locate(true, p.trim())?;
-            return Ok(Value::Int(b as i128 + s.offset as i128));
+            let (a, _) = self.locate(true, p.trim(), false)?;
+            return Ok(Value::Int(a as i128));
+        }
+        if let Some(c) = t.strip_prefix('\'').and_then(|c| c.strip_suffix('\'')) {
+            let v = match c {
+                "\\n" => b'\n',
+                "\\t" => b'\t',
+                "\\0" => 0,
+                "\\\\" => b'\\',
+                "\\'" => b'\'',
+                c if c.len() == 1 => c.as_bytes()[0],
+                _ => return Err(format!("character literal {t}")),
+            };
+            return Ok(Value::Int(i128::from(v as i8)));
         }
         for (prefix, new, base) in [("fn old ", false, OLD_FN), ("fn new ", true, NEW_FN)] {
             if let Some(n) = t.strip_prefix(prefix) {
@@ -187,24 +193,27 @@ impl Case<'_> {
 
     fn set(&mut self, new: bool, path: &str, value: &str) -> Result<(), String> {
         let v = self.value(value)?;
-        let (b, s) = self.locate(new, path)?;
+        let (a, ty) = self.locate(new, path, true)?;
         // Char arrays take strings by content.
-        if let (CType::Array(..), Some(text)) = (&s.ty, value.trim().strip_prefix('"')) {
+        if let (CType::Array(..), Some(text)) = (&ty, value.trim().strip_prefix('"')) {
             let text = text.strip_suffix('"').unwrap_or(text);
             // SAFETY: the buffer holds the array (the path walk checked the layout).
             unsafe {
-                std::ptr::copy_nonoverlapping(text.as_ptr(), b.add(s.offset), text.len());
-                *b.add(s.offset + text.len()) = 0;
+                std::ptr::copy_nonoverlapping(text.as_ptr(), a, text.len());
+                *a.add(text.len()) = 0;
             }
             return Ok(());
         }
-        // SAFETY: as above; a scalar of at most 16 bytes at the slot.
-        let bytes = unsafe { std::slice::from_raw_parts_mut(b.add(s.offset), 16) };
-        write_scalar(bytes, 0, &s.ty, v)
+        let mut bytes = [0u8; 16];
+        write_scalar(&mut bytes, 0, &ty, v)?;
+        let n = common::scalar_size(&ty)?;
+        // SAFETY: a scalar of `n` bytes at the slot.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), a, n) };
+        Ok(())
     }
 
     fn expect(&mut self, new: bool, path: &str, want: &str) -> Result<(), String> {
-        let (b, s) = self.locate(new, path)?;
+        let (a, ty) = self.locate(new, path, false)?;
         if let Some(text) = want
             .trim()
             .strip_prefix('"')
@@ -212,9 +221,9 @@ impl Case<'_> {
         {
             // SAFETY: a char array in the buffer, or a char pointer to a live string.
             let got = unsafe {
-                let p = match &s.ty {
-                    CType::Array(..) => b.add(s.offset) as *const libc::c_char,
-                    _ => *(b.add(s.offset) as *const *const libc::c_char),
+                let p = match &ty {
+                    CType::Array(..) => a as *const libc::c_char,
+                    _ => (a as *const *const libc::c_char).read_unaligned(),
                 };
                 if p.is_null() {
                     return Err(format!("{path} is null, expected \"{text}\""));
@@ -227,10 +236,12 @@ impl Case<'_> {
                 Err(format!("{path} = \"{got}\", expected \"{text}\""))
             };
         }
-        let w = common::normalise(&s.ty, self.value(want)?);
-        // SAFETY: a scalar at the slot.
-        let bytes = unsafe { std::slice::from_raw_parts(b.add(s.offset), 16) };
-        let got = read_scalar(bytes, 0, &s.ty)?;
+        let w = common::normalise(&ty, self.value(want)?);
+        let n = common::scalar_size(&ty)?;
+        let mut bytes = [0u8; 16];
+        // SAFETY: a scalar of `n` bytes at the slot.
+        unsafe { std::ptr::copy_nonoverlapping(a, bytes.as_mut_ptr(), n) };
+        let got = read_scalar(&bytes, 0, &ty)?;
         if got == w {
             Ok(())
         } else {
@@ -436,7 +447,7 @@ fn split_root(path: &str) -> (String, &str) {
             return (r[..end].to_string(), &r[end + 1..]);
         }
     }
-    let end = path.find(['.', '[']).unwrap_or(path.len());
+    let end = path.find(['.', '[', '-']).unwrap_or(path.len());
     (path[..end].to_string(), &path[end..])
 }
 
@@ -478,7 +489,12 @@ fn run_case(dir: &Path, script: &Path) -> Result<(), String> {
     } else {
         text
     };
-    let mut world = World::new(old, new);
+    let mut world = World::with_initial_values(
+        old,
+        new,
+        &common::module_path(&scratch, "v1"),
+        &common::module_path(&scratch, "v2"),
+    );
     let compiled = upstare_jit::compile_with_source(
         &spec, "spec.upd", &source, &world.old, &world.new, &world,
     );
@@ -506,6 +522,7 @@ fn run_case(dir: &Path, script: &Path) -> Result<(), String> {
         last: None,
         hint: None,
         strings: Vec::new(),
+        keep: Vec::new(),
     };
     let mut failures = Vec::new();
     let mut pending_error: Option<usize> = None;

@@ -65,6 +65,53 @@ pub fn build(dir: &Path, tag: &str, source: &Path) -> Module {
     build_text(dir, tag, &text)
 }
 
+/// The path of the module `build` made for `tag`.
+pub fn module_path(dir: &Path, tag: &str) -> PathBuf {
+    dir.join(tag).join("prog.so")
+}
+
+/// The initial bytes of each global (its C initialiser) as the module's ELF file holds them:
+/// `.data` contents, zeros for `.bss`. Pointers initialised with addresses are relocated at load
+/// time, so they read as null here. A global whose symbol is not found uniquely (static
+/// locals are `name.N`) is left out.
+pub fn initial_values(path: &Path, m: &Module) -> HashMap<GlobalId, Vec<u8>> {
+    use object::{Object, ObjectSection, ObjectSymbol, SectionKind};
+    let data = std::fs::read(path).expect("read module");
+    let file = object::File::parse(&*data).expect("parse ELF");
+    let mut out = HashMap::new();
+    for (id, g) in m.globals.iter() {
+        let matches = |n: &str| {
+            n == g.name
+                || g.flags.static_local
+                    && n.strip_prefix(g.name.as_str())
+                        .and_then(|r| r.strip_prefix('.'))
+                        .is_some_and(|r| r.bytes().all(|b| b.is_ascii_digit()))
+        };
+        let syms: Vec<_> = file
+            .symbols()
+            .filter(|s| s.is_definition() && s.name().is_ok_and(matches))
+            .collect();
+        let [sym] = syms.as_slice() else { continue };
+        let Some(idx) = sym.section_index() else {
+            continue;
+        };
+        let Ok(sec) = file.section_by_index(idx) else {
+            continue;
+        };
+        let size = g.size as usize;
+        if sec.kind() == SectionKind::UninitializedData {
+            out.insert(id, vec![0; size]);
+            continue;
+        }
+        let Ok(bytes) = sec.data() else { continue };
+        let at = (sym.address() - sec.address()) as usize;
+        if let Some(b) = bytes.get(at..at + size) {
+            out.insert(id, b.to_vec());
+        }
+    }
+    out
+}
+
 /// Zeroed, 16-byte aligned memory that stays where it is.
 pub struct Buf {
     words: Box<[u128]>,
@@ -107,6 +154,20 @@ pub struct World {
 }
 
 impl World {
+    /// A world whose globals hold the initial values of the modules at `old_so` and `new_so`.
+    pub fn with_initial_values(old: Module, new: Module, old_so: &Path, new_so: &Path) -> World {
+        let mut w = World::new(old, new);
+        for (id, b) in initial_values(old_so, &w.old) {
+            let buf = w.old_globals.get_mut(&id).expect("a buffer per global");
+            buf.bytes_mut().copy_from_slice(&b);
+        }
+        for (id, b) in initial_values(new_so, &w.new) {
+            let buf = w.new_globals.get_mut(&id).expect("a buffer per global");
+            buf.bytes_mut().copy_from_slice(&b);
+        }
+        w
+    }
+
     pub fn new(old: Module, new: Module) -> World {
         let alloc = |m: &Module| {
             m.globals
@@ -167,11 +228,17 @@ impl World {
                 Ok(b.as_mut_ptr() as *mut u8)
             },
             move |m| {
+                if m.kind == upstare_jit::MigrateKind::Str {
+                    // SAFETY: the old string is NUL-terminated (the test made it).
+                    let s = unsafe { std::ffi::CStr::from_ptr(m.ptr as *const libc::c_char) };
+                    let b = Box::leak(s.to_bytes_with_nul().to_vec().into_boxed_slice());
+                    return Ok(b.as_mut_ptr());
+                }
                 let size = m.new_size.ok_or("unknown new size")? as usize;
                 let count = match m.kind {
                     upstare_jit::MigrateKind::One => 1,
                     upstare_jit::MigrateKind::Array(n) => n as usize,
-                    _ => return Err("only migrate and migrate_array here".into()),
+                    _ => return Err("migrate_nt is not simulated here".into()),
                 };
                 let b =
                     Box::leak(vec![0u128; (size * count).div_ceil(16).max(1)].into_boxed_slice());
@@ -209,6 +276,85 @@ impl Env for World {
     fn new_function(&self, f: FuncId) -> Option<usize> {
         (f.0 < self.new.functions.len() as u32).then(|| NEW_FN + 16 * f.0 as usize)
     }
+}
+
+/// Walks `.field`, `[n]` and `->field` steps from a value of type `ty` at `p`, in memory. A
+/// null pointer on the way is an error unless `create`: then a zeroed object of its pointee
+/// type is made (kept in `keep`) and the pointer set to it.
+pub fn walk_mem(
+    m: &Module,
+    mut p: *mut u8,
+    mut ty: CType,
+    steps: &str,
+    create: bool,
+    keep: &mut Vec<Buf>,
+) -> Result<(*mut u8, CType), String> {
+    let mut rest = steps;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("->") {
+            let CType::Pointer(inner) = ty else {
+                return Err(format!("`->` on `{ty}`, not a pointer"));
+            };
+            // SAFETY: `p` points to a pointer slot of a live buffer.
+            let mut target = unsafe { (p as *const u64).read_unaligned() } as *mut u8;
+            let inner = m.resolve(&inner);
+            if target.is_null() {
+                if !create {
+                    return Err("a null pointer on the path".into());
+                }
+                let size = m.size_of(&inner).ok_or("unknown pointee size")? as usize;
+                let b = Buf::new(size);
+                target = b.ptr();
+                keep.push(b);
+                // SAFETY: as above.
+                unsafe { (p as *mut u64).write_unaligned(target as u64) };
+            }
+            let end = r.find(['.', '[', '-']).unwrap_or(r.len());
+            let slot = walk(m, inner, &format!(".{}", &r[..end]))?;
+            // SAFETY: the slot lies inside the pointee.
+            p = unsafe { target.add(slot.offset) };
+            ty = slot.ty;
+            rest = &r[end..];
+            continue;
+        }
+        let end = rest[1..]
+            .find(['.', '[', '-'])
+            .map_or(rest.len(), |i| i + 1);
+        if let (CType::Pointer(inner), Some(ix)) = (&ty, rest[..end].strip_prefix('[')) {
+            // Indexing a pointer: the k-th object it points to.
+            let k: usize = ix
+                .trim_end_matches(']')
+                .trim()
+                .parse()
+                .map_err(|e| format!("index: {e}"))?;
+            let inner = m.resolve(inner);
+            let size = m.size_of(&inner).ok_or("unknown pointee size")? as usize;
+            // SAFETY: `p` points to a pointer slot of a live buffer.
+            let mut target = unsafe { (p as *const u64).read_unaligned() } as *mut u8;
+            if target.is_null() {
+                if !create {
+                    return Err("indexing a null pointer".into());
+                }
+                // A fresh array of 16 zeroed objects.
+                let b = Buf::new(16 * size);
+                target = b.ptr();
+                keep.push(b);
+                // SAFETY: as above.
+                unsafe { (p as *mut u64).write_unaligned(target as u64) };
+            }
+            // SAFETY: the test's objects are where the pointer says.
+            p = unsafe { target.add(k * size) };
+            ty = inner;
+            rest = &rest[end..];
+            continue;
+        }
+        let slot = walk(m, ty, &rest[..end])?;
+        // SAFETY: the slot lies inside the value.
+        p = unsafe { p.add(slot.offset) };
+        ty = slot.ty;
+        rest = &rest[end..];
+    }
+    Ok((p, ty))
 }
 
 /// A scalar slot: offset and resolved type.
@@ -273,7 +419,7 @@ pub fn write_scalar(b: &mut [u8], at: usize, ty: &CType, v: Value) -> Result<(),
             b[at..at + 8].copy_from_slice(&(i as f64).to_le_bytes())
         }
         (t, Value::Int(i)) => {
-            let n = size_of_scalar(t)?;
+            let n = scalar_size(t)?;
             b[at..at + n].copy_from_slice(&i.to_le_bytes()[..n]);
         }
         (t, Value::Float(_)) => return Err(format!("a float for `{t}`")),
@@ -281,7 +427,7 @@ pub fn write_scalar(b: &mut [u8], at: usize, ty: &CType, v: Value) -> Result<(),
     Ok(())
 }
 
-fn size_of_scalar(t: &CType) -> Result<usize, String> {
+pub fn scalar_size(t: &CType) -> Result<usize, String> {
     match t {
         CType::Bool => Ok(1),
         CType::Int { bytes, .. } => Ok(*bytes as usize),
@@ -302,7 +448,7 @@ pub fn read_scalar(b: &[u8], at: usize, ty: &CType) -> Result<Value, String> {
             b[at..at + 8].try_into().expect("8 bytes"),
         )),
         t => {
-            let n = size_of_scalar(t)?;
+            let n = scalar_size(t)?;
             let signed = matches!(t, CType::Int { signed: true, .. } | CType::Enum(_));
             let mut w = [0u8; 16];
             w[..n].copy_from_slice(&b[at..at + n]);

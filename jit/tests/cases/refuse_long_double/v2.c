@@ -1,0 +1,3 @@
+long double total;
+double part;
+int main(void) { return total > 0; }
