@@ -217,28 +217,40 @@ struct Lower {
     depth: Cell<u32>,
 }
 
-/// Leaves one nesting level when dropped.
-struct Level<'a>(&'a Cell<u32>);
+/// Leaves its nesting levels when dropped.
+struct Level<'a>(&'a Cell<u32>, u32);
 
 impl Drop for Level<'_> {
     fn drop(&mut self) {
-        self.0.set(self.0.get() - 1);
+        self.0.set(self.0.get() - self.1);
     }
 }
 
 impl Lower {
     /// Enters one nesting level; an error past [`MAX_DEPTH`].
     fn enter(&self, span: Span) -> R<Level<'_>> {
-        let d = self.depth.get() + 1;
-        if d > MAX_DEPTH {
+        self.enter_n(1, span)
+    }
+
+    /// Enters `n` levels at once: each operator of a chain (`a + b + c`, `-!x`, `p->a->b`)
+    /// nests the tree one level deeper, and the checker recurses over the tree, so chains count
+    /// against the same bound as brackets.
+    fn enter_n(&self, n: usize, span: Span) -> R<Level<'_>> {
+        let d = u32::try_from(n)
+            .ok()
+            .and_then(|n| self.depth.get().checked_add(n))
+            .filter(|&d| d <= MAX_DEPTH);
+        let Some(d) = d else {
             return Err(Diagnostic::error(
                 Code::Limit,
                 format!("nesting deeper than {MAX_DEPTH} levels"),
             )
-            .label(span, "too deep"));
-        }
+            .label(span, "too deep")
+            .help("operators in a chain count as levels too: split the expression with `let`"));
+        };
+        let n = d - self.depth.get();
         self.depth.set(d);
-        Ok(Level(&self.depth))
+        Ok(Level(&self.depth, n))
     }
 
     fn spec(&self, p: Pair<Rule>) -> R<Spec> {
@@ -714,6 +726,13 @@ impl Lower {
 
     /// Folds `operand (infix operand)*` by C's precedence (precedence climbing).
     fn binary(&self, pairs: Pairs<Rule>) -> R<Expr> {
+        let chain = pairs.clone().filter(|p| p.as_rule() == Rule::infix).count();
+        let first_span = pairs
+            .clone()
+            .next()
+            .map(|p| span_of(&p))
+            .unwrap_or_default();
+        let _levels = self.enter_n(chain, first_span)?;
         let mut operands = Vec::new();
         let mut ops = Vec::new();
         let mut current: Vec<Pair<Rule>> = Vec::new();
@@ -726,12 +745,6 @@ impl Lower {
             }
         }
         operands.push(self.operand(current)?);
-        if ops.len() > 50_000 {
-            return Err(
-                Diagnostic::error(Code::Limit, "expression with too many operators")
-                    .label(operands[0].span, "here"),
-            );
-        }
         let mut operands = operands.into_iter();
         let first = operands.next().expect("one operand at least");
         let mut rest = ops.into_iter().zip(operands).peekable();
@@ -742,6 +755,8 @@ impl Lower {
     /// the prefixes; `as` binds looser (`-x as u8` is `(-x) as u8`), and whatever follows a cast
     /// applies to the cast.
     fn operand(&self, parts: Vec<Pair<Rule>>) -> R<Expr> {
+        let first_span = parts.first().map(span_of).unwrap_or_default();
+        let _levels = self.enter_n(parts.len().saturating_sub(1), first_span)?;
         let mut prefixes = Vec::new();
         let mut it = parts.into_iter();
         let mut e = loop {
@@ -752,13 +767,6 @@ impl Lower {
                 break self.primary(p)?;
             }
         };
-        if prefixes.len() > MAX_DEPTH as usize {
-            return Err(Diagnostic::error(
-                Code::Limit,
-                format!("more than {MAX_DEPTH} prefix operators"),
-            )
-            .label(e.span, "here"));
-        }
         let mut late = Vec::new();
         for p in it {
             if !late.is_empty() || p.as_rule() == Rule::cast {
@@ -783,13 +791,6 @@ impl Lower {
                 },
                 span: sp,
             };
-        }
-        if late.len() > MAX_DEPTH as usize {
-            return Err(Diagnostic::error(
-                Code::Limit,
-                format!("more than {MAX_DEPTH} postfix operators"),
-            )
-            .label(e.span, "here"));
         }
         for p in late {
             e = self.postfix(e, p)?;
@@ -1294,6 +1295,20 @@ assert old::count >= 0, "negative count";
                 .unwrap();
             assert_eq!(r, Ok(()));
         }
+    }
+
+    #[test]
+    fn long_chains_are_refused_not_a_crash() {
+        // Left-deep trees as deep as the chain is long: the checker and drop recurse on them.
+        for src in [
+            format!("assert {}1;", "1 + ".repeat(100_000)),
+            format!("assert old{}.x;", "->next".repeat(100_000)),
+            format!("assert 1{};", " as int".repeat(100_000)),
+        ] {
+            let e = parse(&src).unwrap_err();
+            assert_eq!(e[0].code, Code::Limit, "{}", e[0].message);
+        }
+        assert!(parse(&format!("assert {}1;", "1 + ".repeat(150))).is_ok());
     }
 
     #[test]
