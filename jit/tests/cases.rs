@@ -126,7 +126,15 @@ impl Case<'_> {
             let file = m.functions[p.function].file.clone();
             let ty = m.resolve_in(Some(&file), &ctype::parse(&l.ty));
             // SAFETY: the slot is inside the record.
-            (unsafe { buf.ptr().add(l.offset as usize) }, ty, rest)
+            let slot = unsafe { buf.ptr().add(l.offset as usize) };
+            if l.flags.boxed {
+                // The slot holds the box's address (made with the frame).
+                // SAFETY: a pointer slot of the record.
+                let b = unsafe { (slot as *const u64).read_unaligned() } as *mut u8;
+                (b, ty, rest)
+            } else {
+                (slot, ty, rest)
+            }
         } else {
             let id = m
                 .find_global(&root)
@@ -604,6 +612,25 @@ fn run_case(dir: &Path, script: &Path) -> Result<(), String> {
                 };
                 let old = Buf::new(w.old.points[op].record_size as usize);
                 let new = Buf::new(np.map_or(0, |p| w.new.points[p].record_size as usize));
+                // Boxed locals: their boxes exist before any rule runs (the runtime makes the
+                // new ones).
+                let mut boxes = Vec::new();
+                for (m, point, rec) in [(&w.old, Some(op), &old), (&w.new, np, &new)] {
+                    let Some(point) = point else { continue };
+                    let pt = &m.points[point];
+                    let file = m.functions[pt.function].file.clone();
+                    for l in pt.locals.iter().filter(|l| l.flags.boxed) {
+                        let ty = m.resolve_in(Some(&file), &ctype::parse(&l.ty));
+                        let b = Buf::new(m.size_of(&ty).unwrap_or(16) as usize);
+                        // SAFETY: a pointer slot inside the record.
+                        unsafe {
+                            (rec.ptr().add(l.offset as usize) as *mut u64)
+                                .write_unaligned(b.addr() as u64)
+                        };
+                        boxes.push(b);
+                    }
+                }
+                case.keep.extend(boxes);
                 case.frame = Some(Frame {
                     old_point: op,
                     new_point: np,
