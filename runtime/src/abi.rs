@@ -100,7 +100,10 @@ fn unwind_now(c: &crate::thread::ThreadCtx, fd: *const UsFn, point: c_uint) -> b
         return false;
     }
     if let Err(ip) = walk::may_unwind(c.root_mark, c.root_fn) {
-        c.refused.store(ip.max(REFUSED_UNKNOWN), std::sync::atomic::Ordering::Relaxed);
+        c.refused.store(
+            ip.max(REFUSED_UNKNOWN),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let f = (c.walk_failures.get() + 1).min(MAX_WALK_BACKOFF_LOG2);
         c.walk_failures.set(f);
         c.walk_skip.set((1 << f) - 1);

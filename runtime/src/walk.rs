@@ -251,7 +251,11 @@ pub fn describe_ip(ip: usize) -> String {
             None
         } else {
             // SAFETY: dladdr's strings are NUL-terminated and live as long as the object.
-            Some(unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned())
+            Some(
+                unsafe { std::ffi::CStr::from_ptr(p) }
+                    .to_string_lossy()
+                    .into_owned(),
+            )
         }
     };
     let object = cstr(info.dli_fname).unwrap_or_default();
