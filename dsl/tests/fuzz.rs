@@ -320,7 +320,7 @@ fn generate(r: &mut Rng) -> String {
         out.push_str("upstare 1;\n");
     }
     for _ in 0..r.below(6) + 1 {
-        let item = match r.below(11) {
+        let item = match r.below(12) {
             0 => format!(
                 "option {} = {};",
                 r.pick(&["deadline", "quiesce", "heap", "x"]),
@@ -395,12 +395,30 @@ fn generate(r: &mut Rng) -> String {
                 r.pick(&["struct node*", "opaque", "struct node*[3]"])
             ),
             9 => format!("assert {}, \"m\";", expr(r, 3)),
+            10 => stress(r),
             _ => format!("global hits {}", body(r)),
         };
         out.push_str(&item);
         out.push('\n');
     }
     out
+}
+
+/// Inputs around the nesting and chain limits: long operator chains, deep brackets, long
+/// `else if` and `?:` chains, prefix and postfix runs.
+fn stress(r: &mut Rng) -> String {
+    let n = r.below(260);
+    match r.below(6) {
+        0 => format!("assert {}1;", "old::hits + ".repeat(n)),
+        1 => format!("assert {}1{};", "(".repeat(n), ")".repeat(n)),
+        2 => format!(
+            "global hits {{ {} {{ new = 2; }} }}",
+            "if old == 1 { new = 1; } else ".repeat(n)
+        ),
+        3 => format!("assert {}0;", "1 ? 2 : ".repeat(n)),
+        4 => format!("assert {}old::hits;", "-!~".repeat(n / 3 + 1)),
+        _ => format!("assert old::head{}->key;", "->next".repeat(n)),
+    }
 }
 
 fn soup(r: &mut Rng) -> String {
