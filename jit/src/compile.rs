@@ -386,7 +386,6 @@ impl Driver<'_> {
         let mut f = FnCx::new(&mut self.cx, &mut self.module, b, rule, span);
         match lower_job(&mut f, spec, job) {
             Ok(()) => {
-                f.emit_propagate();
                 f.finish_ok();
                 let func = std::mem::replace(&mut self.ctx.func, Function::new());
                 self.lowered.push(Lowered {

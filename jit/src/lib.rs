@@ -64,3 +64,25 @@ impl Env for NoEnv {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The runtime compiles on its control thread and runs rules during the pause.
+    #[test]
+    fn compiled_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<crate::Compiled>();
+        check::<crate::Rule>();
+        check::<crate::RuleError>();
+        check::<crate::JitError>();
+    }
+
+    #[test]
+    fn lines_of_offsets() {
+        let s = crate::compiled::SourceInfo::new("a.upd", "one\ntwo\n\nfour");
+        assert_eq!(
+            [0, 3, 4, 8, 9, 13].map(|o| s.line(o)),
+            [1, 1, 2, 3, 4, 4]
+        );
+    }
+}

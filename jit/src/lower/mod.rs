@@ -139,10 +139,16 @@ impl<'c, 'a, 'f> FnCx<'c, 'a, 'f> {
         Ok(())
     }
 
-    /// Ends the function: `return 0` from the current block.
+    /// Ends the function: `return 0` from the current block, and the body of the block that
+    /// passes a nested rule's failure on.
     pub fn finish_ok(mut self) {
         let z = self.b.ins().iconst(types::I32, 0);
         self.b.ins().return_(&[z]);
+        if let Some(blk) = self.propagate.take() {
+            self.b.switch_to_block(blk);
+            let p = self.b.block_params(blk)[0];
+            self.b.ins().return_(&[p]);
+        }
         self.b.seal_all_blocks();
         let config = self.module.target_config();
         self.b.finalize(config);
@@ -243,19 +249,6 @@ impl<'c, 'a, 'f> FnCx<'c, 'a, 'f> {
             .brif(code, blk, &[BlockArg::Value(code)], cont, &[]);
         self.b.switch_to_block(cont);
         self.b.seal_block(cont);
-    }
-
-    /// Emits the propagate block's body (once, at the end).
-    pub fn emit_propagate(&mut self) {
-        if let Some(blk) = self.propagate.take() {
-            let cur = self.b.current_block();
-            self.b.switch_to_block(blk);
-            let p = self.b.block_params(blk)[0];
-            self.b.ins().return_(&[p]);
-            if let Some(c) = cur {
-                self.b.switch_to_block(c);
-            }
-        }
     }
 
     // ------------------------------------------------------------ calls out
