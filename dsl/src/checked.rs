@@ -13,7 +13,7 @@
 //!
 //! Every rule with a body is one function for the JIT:
 //! `extern "C" fn(old: *const u8, new: *mut u8, ctx: *mut Ctx) -> i32`.
-//! What `old` and `new` point to depends on the rule ([`Subject`]):
+//! What `old` and `new` point to depends on the rule:
 //!
 //! | rule | `old` | `new` |
 //! |---|---|---|
@@ -106,7 +106,9 @@ pub struct FunctionMap {
     pub origin: Origin,
 }
 
-/// How objects of one old type become objects of one new type.
+/// How objects of one old type become objects of one new type. The default before `fields`
+/// and `body` run is the automatic conversion field by field by name, also when the two types
+/// have different names (`type A -> B`, which `upstare_meta::diff` does not pair by itself).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TypeRule {
     pub origin: Origin,
@@ -277,7 +279,7 @@ pub struct VarId(pub u32);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stmt {
-    /// Store a scalar or pointer (`value` already has the place's type), or copy a record or
+    /// Store a scalar or pointer (a `let` is an `Assign` to its [`PlaceBase::Var`]) (`value` already has the place's type), or copy a record or
     /// array of the same version and type (`value` is a [`ExprKind::Load`]).
     Assign {
         place: Place,
