@@ -541,3 +541,50 @@ fn sixteen_threads_blocked_everywhere() {
         lines.join("\n")
     );
 }
+
+/// Update specs run as JIT-compiled transformers on the live process: a rename, a narrowing
+/// with an assert, a type rule filling a new field. Rules that fault (division by zero, a null
+/// dereference) or whose assert fails roll the update back with the rule and its line; the
+/// program keeps running version 1, and the good spec then goes through.
+#[test]
+fn spec_rules_run_and_faults_roll_back() {
+    let work = WorkDir::new("update-rules");
+    let (exe, mods) = build_case(&work, "rules", &["v2"]);
+    let spec = |name: &str| case_dir("rules").join(name).display().to_string();
+    let mut p = Live::start(&work, &exe, &["100000"], &[]);
+    p.wait_for("ready", T);
+    p.wait_for("v1 i=20 ", T);
+    for (file, words) in [
+        ("div0.upd", &["div0.upd:5", "division by zero"][..]),
+        ("assert.upd", &["assert.upd:4", "scale is too small for version 2"][..]),
+        ("null.upd", &["null.upd:3"][..]),
+    ] {
+        let o = p.update(&mods[0], &["--spec", &spec(file)]);
+        let out = o.stdout_str();
+        assert_eq!(o.status.and_then(|s| s.code()), Some(1), "{}", o.report());
+        assert!(out.contains("keeps running version 1"), "{}", o.report());
+        for w in words {
+            assert!(out.contains(w), "{file}: missing `{w}`:\n{}", o.report());
+        }
+        p.wait_for("v1 i=", T);
+    }
+    let before = p.wait_for("v1 i=", T);
+    assert_updated(&p.update(&mods[0], &["--spec", &spec("good.upd")]));
+    let num = |l: &str, k: &str| -> i64 {
+        l.split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{k}=")))
+            .and_then(|x| x.parse().ok())
+            .unwrap_or_else(|| panic!("no {k} in {l}"))
+    };
+    let first = p.wait_for("v2 i=", T);
+    let mut prev = first.clone();
+    for _ in 0..5 {
+        let l = p.wait_for("v2 i=", T);
+        assert_eq!(num(&l, "scale"), 30, "{l}");
+        assert_eq!(num(&l, "dollars"), num(&l, "cents") / 100, "{l}");
+        assert_eq!(num(&l, "sum") - num(&prev, "sum"), 30, "{prev} / {l}");
+        prev = l;
+    }
+    // The renamed total carried over: v1 added 3 per step.
+    assert!(num(&first, "sum") >= num(&before, "total"), "{before} / {first}");
+}

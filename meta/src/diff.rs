@@ -952,6 +952,13 @@ fn local_type<'p>(p: &'p Point, l: &'p Local) -> &'p str {
 }
 
 /// How an old point's record becomes the new point's: locals by name.
+/// How a record saved at `op` (old version) becomes a record of `np` (new version), locals by
+/// name: the automatic default of a frame, also when a spec moves the frame to another
+/// function or point.
+pub fn frame_conv(old: &Module, op: PointId, new: &Module, np: PointId) -> Result<Conv, String> {
+    frame(old, &old.points[op], new, &new.points[np])
+}
+
 fn frame(old: &Module, op: &Point, new: &Module, np: &Point) -> Result<Conv, String> {
     let mut fields = Vec::new();
     for nl in &np.locals {

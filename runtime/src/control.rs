@@ -207,6 +207,10 @@ fn run_job(req: Request) -> Response {
 }
 
 fn updater(rx: Receiver<Job>) {
+    // Threads this one starts (the JIT compiles on worker threads) are the runtime's own: no
+    // thread root, never waited for by an update.
+    // SAFETY: sets a thread-local flag of this thread.
+    unsafe { us_set_internal_spawn(1) };
     for (req, reply) in rx {
         let answer = crate::thread::guard(|| match req {
             Request::Status => Response::Status {

@@ -9,20 +9,28 @@
 
 use std::collections::HashMap;
 
+use upstare_dsl::checked::FrameDest;
+use upstare_jit::{Compiled, TypeRuleKey};
 use upstare_meta::diff::{self, Transfer};
 use upstare_meta::transfer::Relocate;
-use upstare_meta::{Conv, FuncId, PointId};
+use upstare_meta::{CType, Conv, FuncId, GlobalId, PointId};
 
 use crate::version::Version;
 
 /// One global or static local to fill in the new version.
 pub struct GlobalStep {
     pub key: String,
+    /// 0 when the new global has no old counterpart (an `init` rule).
     pub old_addr: usize,
     pub old_size: usize,
     pub new_addr: usize,
     pub new_size: usize,
-    pub conv: Conv,
+    /// The automatic default (None: the new global keeps its initialiser before the rules).
+    pub conv: Option<Conv>,
+    /// Spec rules that then run on (old, new): the global's own rule, and the type rule of its
+    /// record type.
+    pub rule: Option<GlobalId>,
+    pub type_rule: Option<TypeRuleKey>,
 }
 
 /// How records saved at one old point become records of the new version.
@@ -31,7 +39,11 @@ pub struct FrameStep {
     pub new_point: u32,
     pub new_size: usize,
     pub new_align: usize,
-    pub conv: Conv,
+    /// The automatic default (None: it could not be made, and the spec's frame rule fills
+    /// the record).
+    pub conv: Option<Conv>,
+    /// The spec's frame rule for the old point, run after the default.
+    pub rule: bool,
 }
 
 /// Where an old global went: its new address, and whether an interior pointer into it keeps
@@ -64,8 +76,8 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The plan from `old` (the running version) to `new`.
-    pub fn build(old: &Version, new: &Version) -> Plan {
+    /// The plan from `old` (the running version) to `new`, with the spec's compiled rules.
+    pub fn build(old: &Version, new: &Version, rules: Option<&Compiled>) -> Plan {
         let d = diff::diff(&old.meta, &new.meta);
         let mut plan = Plan {
             globals: Vec::new(),
@@ -74,6 +86,17 @@ impl Plan {
             notes: Vec::new(),
             refusals: Vec::new(),
         };
+        // Old globals that a spec rule reads (a rename or move): not dropped.
+        let sources: std::collections::HashSet<&str> = rules
+            .map(|r| {
+                new.meta
+                    .globals
+                    .iter()
+                    .filter_map(|(n, _)| r.global_source(n))
+                    .map(|o| old.meta.globals[o].key.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
         for g in &d.globals {
             let og = g.old.map(|id| &old.meta.globals[id]);
             let ng = g.new.map(|id| &new.meta.globals[id]);
@@ -92,14 +115,48 @@ impl Plan {
                     to,
                 });
             }
+            let rule = g
+                .new
+                .filter(|&n| rules.is_some_and(|r| r.global_rule(n).is_some()));
+            if let (Some(n), Some(r)) = (rule, rules) {
+                // The spec's rule decides; the automatic default (if any) runs first.
+                let ng = &new.meta.globals[n];
+                let Some(na) = new_addr else {
+                    plan.refusals.push(format!(
+                        "global `{}`: its address is not recorded in the new version",
+                        ng.key
+                    ));
+                    continue;
+                };
+                let source = r.global_source(n).map(|o| &old.meta.globals[o]);
+                let src_addr = source.and_then(|o| old.addrs.globals.get(&o.key).copied());
+                let conv = match &g.transfer {
+                    Transfer::Copy => og.map(|o| Conv::copy(o.size)),
+                    Transfer::Convert(c) => Some(c.clone()),
+                    _ => None,
+                };
+                plan.globals.push(GlobalStep {
+                    key: ng.key.clone(),
+                    old_addr: src_addr.unwrap_or(0),
+                    old_size: source.map(|o| o.size as usize).unwrap_or(0),
+                    new_addr: na,
+                    new_size: ng.size as usize,
+                    conv: if src_addr == old_addr { conv } else { None },
+                    rule: Some(n),
+                    type_rule: None,
+                });
+                continue;
+            }
             match (&g.transfer, og, ng) {
                 (Transfer::Init, _, Some(n)) => plan
                     .notes
                     .push(format!("new global `{}` keeps its initialiser", n.key)),
-                (Transfer::Dropped, Some(o), _) => plan.notes.push(format!(
-                    "global `{}` was removed: its value is dropped",
-                    o.key
-                )),
+                (Transfer::Dropped, Some(o), _) => {
+                    if !sources.contains(o.key.as_str()) {
+                        plan.notes
+                            .push(format!("global `{}` was removed: its value is dropped", o.key))
+                    }
+                }
                 (Transfer::NeedsRule(why), o, n) => plan.refusals.push(format!(
                     "global `{}` needs a rule: {why}",
                     o.or(n).map(|x| x.key.as_str()).unwrap_or("?")
@@ -126,13 +183,22 @@ impl Plan {
                             o.key, o.ty, n.ty
                         ));
                     }
+                    let type_rule = rules.and_then(|r| {
+                        let key = TypeRuleKey {
+                            old: record_of(old, &o.ty)?,
+                            new: record_of(new, &n.ty)?,
+                        };
+                        r.type_rule(key).map(|_| key)
+                    });
                     plan.globals.push(GlobalStep {
                         key: n.key.clone(),
                         old_addr: oa,
                         old_size: o.size as usize,
                         new_addr: na,
                         new_size: n.size as usize,
-                        conv,
+                        conv: Some(conv),
+                        rule: None,
+                        type_rule,
                     });
                 }
                 _ => {}
@@ -144,12 +210,25 @@ impl Plan {
                 plan.map_function(old, new, of, f.new);
             }
             for p in &f.points {
-                let step = match (&p.frame, p.new, f.new) {
-                    (Ok(conv), Some(np), Some(nf)) => frame_step(new, nf, np, conv.clone()),
-                    (Err(why), _, _) => Err(why.clone()),
-                    (Ok(_), None, _) | (Ok(_), _, None) => {
-                        Err("the point has no counterpart in the new version".into())
+                let ruled = rules.and_then(|r| r.frame_dest(p.old));
+                let step = match ruled {
+                    Some(FrameDest::At { func, point }) => {
+                        let conv = diff::frame_conv(&old.meta, p.old, &new.meta, point).ok();
+                        frame_step(new, func, point, conv, true)
                     }
+                    Some(FrameDest::Wait) => Err(
+                        "the spec says to wait while a frame is stopped here; try the update again later"
+                            .into(),
+                    ),
+                    None => match (&p.frame, p.new, f.new) {
+                        (Ok(conv), Some(np), Some(nf)) => {
+                            frame_step(new, nf, np, Some(conv.clone()), false)
+                        }
+                        (Err(why), _, _) => Err(why.clone()),
+                        (Ok(_), None, _) | (Ok(_), _, None) => {
+                            Err("the point has no counterpart in the new version".into())
+                        }
+                    },
                 };
                 plan.frames.insert(p.old, step);
             }
@@ -190,7 +269,22 @@ impl Plan {
     }
 }
 
-fn frame_step(new: &Version, nf: FuncId, np: PointId, conv: Conv) -> Result<FrameStep, String> {
+/// The struct or union entry of a global's type.
+fn record_of(v: &Version, ty: &str) -> Option<upstare_meta::TypeId> {
+    let t = v.meta.resolve(&upstare_meta::ctype::parse(ty));
+    match t {
+        CType::Record { .. } | CType::Typedef(_) => v.meta.record(&t),
+        _ => None,
+    }
+}
+
+fn frame_step(
+    new: &Version,
+    nf: FuncId,
+    np: PointId,
+    conv: Option<Conv>,
+    rule: bool,
+) -> Result<FrameStep, String> {
     let f = &new.meta.functions[nf];
     let p = &new.meta.points[np];
     let new_fd = new
@@ -205,14 +299,30 @@ fn frame_step(new: &Version, nf: FuncId, np: PointId, conv: Conv) -> Result<Fram
         new_size: p.record_size as usize,
         new_align: p.record_align as usize,
         conv,
+        rule,
     })
 }
 
 /// Relocates pointer values while a plan is executed: pointers to old globals and functions
 /// become pointers to their new counterparts; other values (heap, stack boxes, libraries,
 /// string literals of the old version, which stays mapped) are kept.
-impl Relocate for Relocator {
+/// A shared view of a `Relocator` that `transfer::apply` can use (relocation only reads).
+pub struct RelocRef<'a>(pub &'a Relocator);
+
+impl Relocate for RelocRef<'_> {
     fn pointer(&mut self, v: u64) -> Result<u64, String> {
+        self.0.relocate(v)
+    }
+}
+
+impl Relocator {
+    /// The new address of the old function at `addr` (Some(None): removed; None: not one).
+    pub fn new_function_of(&self, addr: usize) -> Option<Option<usize>> {
+        self.functions.get(&addr).map(|(_, n)| *n)
+    }
+
+    /// The value a pointer `v` of the old version has in the new one.
+    pub fn relocate(&self, v: u64) -> Result<u64, String> {
         let v = v as usize;
         if v == 0 {
             return Ok(0);

@@ -19,7 +19,7 @@ use std::time::Duration;
 use upstare_proto::{Failure, Report, Response, SpecSource, Status, ThreadStatus};
 
 use crate::coord::{self, now_ns, QuiesceError};
-use crate::plan::Plan;
+use crate::plan::{Plan, RelocRef};
 use crate::records::RecordStack;
 use crate::thread::{self, ThreadCtx};
 use crate::version::{self, Version};
@@ -69,17 +69,21 @@ pub fn run(module: Option<&str>, spec: Option<SpecSource>, deadline_ms: u64) -> 
         report.to_version = n.number;
         report.module = n.path.clone();
     }
+    let mut rules = None;
     if let Some(s) = &spec {
-        let new_meta = new.as_ref().map(|n| &n.meta).unwrap_or(&cur.meta);
-        if let Err(reasons) = check_spec(s, &cur.meta, new_meta, &mut report) {
-            if let Some(n) = new {
-                version::discard(n);
+        let target = new.as_ref().unwrap_or(&*cur);
+        match prepare_spec(s, &cur, target, &mut report) {
+            Ok(r) => rules = r,
+            Err(reasons) => {
+                if let Some(n) = new {
+                    version::discard(n);
+                }
+                return fail("prepare", reasons, &report);
             }
-            return fail("prepare", reasons, &report);
         }
     }
     let mut plan = match &new {
-        Some(n) => Plan::build(&cur, n),
+        Some(n) => Plan::build(&cur, n, rules.as_ref()),
         None => Plan::identity(),
     };
     if new.is_some() {
@@ -119,11 +123,21 @@ pub fn run(module: Option<&str>, spec: Option<SpecSource>, deadline_ms: u64) -> 
 
     // 3. Transform (every registered thread is parked).
     let t_transform = now_ns();
-    let staged = thread::with_registered(|ctxs| transform(ctxs, &cur, new.as_ref(), &mut plan));
+    let allocs = std::cell::RefCell::new(Vec::new());
+    let staged = upstare_jit::guard_scope(|| {
+        thread::with_registered(|ctxs| {
+            transform(ctxs, &cur, new.as_ref(), &mut plan, rules.as_ref(), &allocs)
+        })
+    });
     let staged = match staged {
         Ok(s) => s,
         Err(reasons) => {
             report.transform_us = us(now_ns() - t_transform);
+            for p in allocs.take() {
+                // SAFETY: allocated by the rules' `alloc` below and referenced only by the new
+                // state, which is being discarded.
+                unsafe { libc::free(p as *mut libc::c_void) };
+            }
             coord::release();
             let times = coord::wait_finished();
             fill_times(&mut report, &times);
@@ -162,39 +176,53 @@ pub fn run(module: Option<&str>, spec: Option<SpecSource>, deadline_ms: u64) -> 
     Response::Updated { report }
 }
 
-/// Checks the spec against both versions (the same checker `upstare check` runs). Errors
-/// refuse the update with the diagnostics; warnings become notes of the report.
-fn check_spec(
+/// Checks the spec against both versions (the same checker `upstare check` runs) and
+/// compiles its rules with the JIT, all before any thread stops. Errors refuse the update;
+/// warnings become notes of the report.
+fn prepare_spec(
     s: &SpecSource,
-    old: &upstare_meta::Module,
-    new: &upstare_meta::Module,
+    old: &Version,
+    new: &Version,
     report: &mut Report,
-) -> Result<(), Vec<String>> {
+) -> Result<Option<upstare_jit::Compiled>, Vec<String>> {
     let lines = |diags: &[upstare_dsl::Diagnostic]| -> Vec<String> {
         upstare_dsl::render(diags, &s.text, &s.path, false)
             .lines()
             .map(str::to_string)
             .collect()
     };
-    match upstare_dsl::check(&s.text, &s.path, old, new) {
-        Err(diags) => Err(lines(&diags)),
-        Ok((spec, warnings)) => {
-            report.notes.extend(lines(&warnings));
-            let rules = spec.types.len()
-                + spec.globals.len()
-                + spec.frames.len()
-                + spec.threads.len()
-                + spec.asserts.len();
-            if rules > 0 {
-                // Rules run as JIT-compiled transformers (the JIT issue); until the runtime
-                // has them, a spec with rules is refused rather than half applied.
-                return Err(vec![format!(
-                    "{}: the spec is valid, but this runtime cannot execute its {rules} rule(s) yet",
-                    s.path
-                )]);
-            }
-            Ok(())
-        }
+    let (spec, warnings) =
+        upstare_dsl::check(&s.text, &s.path, &old.meta, &new.meta).map_err(|d| lines(&d))?;
+    report.notes.extend(lines(&warnings));
+    let env = VersionEnv { old, new };
+    let compiled =
+        upstare_jit::compile_with_source(&spec, &s.path, &s.text, &old.meta, &new.meta, &env)
+            .map_err(|e| e.to_string().lines().map(str::to_string).collect::<Vec<_>>())?;
+    Ok(Some(compiled))
+}
+
+/// Where the JIT finds the globals and functions of both versions.
+struct VersionEnv<'a> {
+    old: &'a Version,
+    new: &'a Version,
+}
+
+impl upstare_jit::Env for VersionEnv<'_> {
+    fn old_global(&self, g: upstare_meta::GlobalId) -> Option<usize> {
+        let k = &self.old.meta.globals.get(g)?.key;
+        self.old.addrs.globals.get(k).copied()
+    }
+    fn new_global(&self, g: upstare_meta::GlobalId) -> Option<usize> {
+        let k = &self.new.meta.globals.get(g)?.key;
+        self.new.addrs.globals.get(k).copied()
+    }
+    fn old_function(&self, f: upstare_meta::FuncId) -> Option<usize> {
+        let f = self.old.meta.functions.get(f)?;
+        self.old.addrs.functions.get(&(f.file.clone(), f.name.clone())).copied()
+    }
+    fn new_function(&self, f: upstare_meta::FuncId) -> Option<usize> {
+        let f = self.new.meta.functions.get(f)?;
+        self.new.addrs.functions.get(&(f.file.clone(), f.name.clone())).copied()
     }
 }
 
@@ -336,8 +364,48 @@ fn transform(
     cur: &Version,
     new: Option<&Version>,
     plan: &mut Plan,
+    rules: Option<&upstare_jit::Compiled>,
+    allocs: &std::cell::RefCell<Vec<*mut u8>>,
 ) -> Result<Staged, Vec<String>> {
     let mut errors = Vec::new();
+    let reloc = &plan.reloc;
+    // What JIT code may call back into while the rules run.
+    let mut services = upstare_jit::Services::new(
+        |n| {
+            // SAFETY: calloc of at least one byte; freed if the update aborts.
+            let p = unsafe { libc::calloc(1, n.max(1) as usize) } as *mut u8;
+            if p.is_null() {
+                return Err(format!("out of memory allocating {n} bytes"));
+            }
+            allocs.borrow_mut().push(p);
+            Ok(p)
+        },
+        |m| {
+            if m.old_size.is_some() && m.old_size == m.new_size && m.old_ty == m.new_ty {
+                Ok(m.ptr as *mut u8)
+            } else {
+                Err(format!(
+                    "migrating heap objects of a changed type ({} -> {}) is not supported yet",
+                    m.old_ty, m.new_ty
+                ))
+            }
+        },
+        |p| reloc.relocate(p as u64).map(|v| v as usize),
+        |p| match reloc.new_function_of(p) {
+            Some(Some(n)) => Ok(n),
+            Some(None) => Err("the function was removed by the new version".to_string()),
+            None => Err(format!("{p:#x} is not a function of the old version")),
+        },
+        upstare_jit::system_now_ms,
+    );
+    if let Some(r) = rules {
+        for a in r.asserts() {
+            // SAFETY: asserts read only old state through the spec's own expressions.
+            if let Err(e) = unsafe { a.run(std::ptr::null(), std::ptr::null_mut(), &mut services) } {
+                return Err(vec![e.to_string()]);
+            }
+        }
+    }
     let mut staged = Staged {
         threads: Vec::new(),
         frames: 0,
@@ -427,10 +495,22 @@ fn transform(
                     continue;
                 }
             };
+            let out_ptr = out.as_ptr();
             // SAFETY: `out` is a fresh zeroed record body of `size` bytes.
-            let out = unsafe { std::slice::from_raw_parts_mut(out.as_ptr(), size) };
-            if let Err(e) = upstare_meta::transfer::apply(&step.conv, body, out, &mut plan.reloc) {
-                errors.push(format!("thread {}: frame {}: {e}", ctx.tid, place()));
+            let out = unsafe { std::slice::from_raw_parts_mut(out_ptr, size) };
+            if let Some(conv) = &step.conv {
+                if let Err(e) = upstare_meta::transfer::apply(conv, body, out, &mut RelocRef(reloc))
+                {
+                    errors.push(format!("thread {}: frame {}: {e}", ctx.tid, place()));
+                }
+            }
+            if step.rule {
+                if let Some(rule) = rules.and_then(|r| r.frame_rule(pid)) {
+                    // SAFETY: the old record and the fresh new one, as a frame rule expects.
+                    if let Err(e) = unsafe { rule.run(body.as_ptr(), out_ptr, &mut services) } {
+                        errors.push(format!("thread {}: frame {}: {e}", ctx.tid, place()));
+                    }
+                }
             }
             staged.bytes += size as u64;
         }
@@ -444,7 +524,7 @@ fn transform(
                 )),
                 None => {}
             }
-            match upstare_meta::transfer::Relocate::pointer(&mut plan.reloc, arg as u64) {
+            match reloc.relocate(arg as u64) {
                 Ok(a) => arg = a as usize,
                 Err(e) => errors.push(format!("thread {}: start argument: {e}", ctx.tid)),
             }
@@ -457,8 +537,7 @@ fn transform(
         });
     }
     if new.is_some() {
-        let steps = std::mem::take(&mut plan.globals);
-        for g in &steps {
+        for g in &plan.globals {
             // SAFETY: old_addr/new_addr are globals of the old and new version of the sizes
             // their metadata gives; the new module's data is writable and unused until commit.
             let (old, out) = unsafe {
@@ -467,15 +546,35 @@ fn transform(
                     std::slice::from_raw_parts_mut(g.new_addr as *mut u8, g.new_size),
                 )
             };
-            match upstare_meta::transfer::apply(&g.conv, old, out, &mut plan.reloc) {
-                Ok(()) => {
-                    staged.globals += 1;
-                    staged.bytes += g.new_size as u64;
+            if let Some(conv) = &g.conv {
+                if let Err(e) = upstare_meta::transfer::apply(conv, old, out, &mut RelocRef(reloc))
+                {
+                    errors.push(format!("global `{}`: {e}", g.key));
+                    continue;
                 }
-                Err(e) => errors.push(format!("global `{}`: {e}", g.key)),
             }
+            let run = |rule: Option<&upstare_jit::Rule>, services: &mut upstare_jit::Services| {
+                match rule {
+                    // SAFETY: the old global (or null for an init rule) and the new one.
+                    Some(rule) => unsafe {
+                        rule.run(g.old_addr as *const u8, g.new_addr as *mut u8, services)
+                    }
+                    .map_err(|e| e.to_string()),
+                    None => Ok(()),
+                }
+            };
+            if let Some(r) = rules {
+                let type_rule = g.type_rule.and_then(|k| r.type_rule(k));
+                let own = g.rule.and_then(|n| r.global_rule(n));
+                if let Err(e) = run(type_rule, &mut services).and_then(|_| run(own, &mut services))
+                {
+                    errors.push(e);
+                    continue;
+                }
+            }
+            staged.globals += 1;
+            staged.bytes += g.new_size as u64;
         }
-        plan.globals = steps;
     }
     if errors.is_empty() {
         Ok(staged)
