@@ -80,9 +80,6 @@ mod tests {
     #[test]
     fn lines_of_offsets() {
         let s = crate::compiled::SourceInfo::new("a.upd", "one\ntwo\n\nfour");
-        assert_eq!(
-            [0, 3, 4, 8, 9, 13].map(|o| s.line(o)),
-            [1, 1, 2, 3, 4, 4]
-        );
+        assert_eq!([0, 3, 4, 8, 9, 13].map(|o| s.line(o)), [1, 1, 2, 3, 4, 4]);
     }
 }
