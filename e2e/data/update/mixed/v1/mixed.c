@@ -60,7 +60,7 @@ static void *waiter(void *arg)
 {
     long id = (long)arg, sum = 0;
     pthread_mutex_lock(&cm);
-    long seen = cond_gen;
+    long seen = 0; /* a waiter that starts after the first poke still sees it */
     for (long it = 0; !quit; it++) {
         while (cond_gen == seen && !quit)
             pthread_cond_wait(&cv, &cm);
