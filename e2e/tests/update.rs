@@ -557,7 +557,9 @@ fn spec_rules_run_and_faults_roll_back() {
     for (file, words) in [
         ("div0.upd", &["div0.upd:5", "division by zero"][..]),
         ("assert.upd", &["assert.upd:4", "scale is too small for version 2"][..]),
-        ("null.upd", &["null.upd:3"][..]),
+        ("null.upd", &["null.upd:3", "null pointer"][..]),
+        ("index.upd", &["index.upd:3", "out of"][..]),
+        ("wild.upd", &["wild.upd:3"][..]),
     ] {
         let o = p.update(&mods[0], &["--spec", &spec(file)]);
         let out = o.stdout_str();

@@ -12,6 +12,9 @@ struct acct account = {7, 1234};
 long total;
 long scale = 3;
 int *nowhere;
+int *wild = (int *)16;
+int ring[4] = {1, 2, 3, 4};
+long slot = 9;
 
 int main(int argc, char **argv)
 {
