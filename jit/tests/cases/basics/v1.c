@@ -18,6 +18,7 @@ struct conn {
     short small;
     double ratio;
     int hist[4];
+    int serial;
 };
 
 static struct conn *conns;

@@ -6,6 +6,7 @@ struct point {
     long x;
     long y;
     int z;
+    int id;
 };
 
 struct conn {
@@ -22,6 +23,7 @@ struct conn {
     unsigned name_len;
     int kind;
     int flags;
+    long serial_no;
 };
 
 static struct conn *conns;
