@@ -7,8 +7,10 @@
 //! ```
 //!
 //! The entry points are [`check`] (the runtime calls it at update time, before any thread
-//! stops, and `upstare check` offline), [`render`] (only the CLI and tests render), and
-//! [`draft`]. The checked representation ([`checked`]) is what the JIT compiles; it holds no
+//! stops, and `upstare check` offline; [`check_with_diff`] when the caller already has the
+//! version diff), [`render`] (only the CLI and tests render), and [`draft`]. Parsing and
+//! checking recurse over the spec's nesting, which is bounded (200 levels): call them on a
+//! thread with at least 1 MiB of stack in release builds (the tests check that bound). The checked representation ([`checked`]) is what the JIT compiles; it holds no
 //! cranelift types and no names to look up again. This crate knows nothing of machine code,
 //! processes or ELF files: it takes metadata as `upstare_meta::Module`s.
 //!
