@@ -78,6 +78,14 @@ fn parse_chain(line: &str) -> Option<(u32, i64, i64, i64, i64, Option<i64>)> {
     ))
 }
 
+/// The number after `key=` in an output line (-1 when absent).
+fn field(line: &str, key: &str) -> i64 {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(-1)
+}
+
 fn assert_updated(o: &upstare_e2e::Output) {
     assert!(
         o.success() && o.stdout_str().contains("updated from version"),
@@ -226,13 +234,7 @@ fn refusals_leave_version_1_running() {
     let before = p.wait_for("v1 i=", T);
     assert_updated(&p.update(&mods[0], &[]));
     let after = p.wait_for("v2 i=", T);
-    let n = |l: &str| -> i64 {
-        l.split_whitespace()
-            .find_map(|w| w.strip_prefix("i="))
-            .and_then(|x| x.parse().ok())
-            .unwrap()
-    };
-    assert!(n(&after) > n(&before), "{before} / {after}");
+    assert!(field(&after, "i") > field(&before, "i"), "{before} / {after}");
 }
 
 /// The CLI of another user cannot reach the program's socket.
@@ -293,12 +295,7 @@ fn workers_in_one_function_updated_together() {
             .collect();
         let mut saw_v2 = false;
         for l in &mine {
-            let num = |k: &str| -> i64 {
-                l.split_whitespace()
-                    .find_map(|w| w.strip_prefix(&format!("{k}=")))
-                    .and_then(|x| x.parse().ok())
-                    .unwrap_or(-1)
-            };
+            let num = |k: &str| field(l, k);
             if l.starts_with("end") {
                 assert_eq!(num("count"), 600, "{l}");
                 continue;
@@ -338,38 +335,18 @@ fn forked_processes_updated_with_tree() {
         o.report()
     );
     let kids: Vec<&str> = ready.split_whitespace().skip(1).collect();
-    for pid in [p.pid.to_string().as_str(), kids[0], kids[1]] {
-        p.wait_for(&format!("pid={pid} "), T);
-        let l = p.wait_for(&format!("v2 "), T);
-        assert!(l.starts_with("v2"), "{l}");
-    }
-    let v2_pids: std::collections::HashSet<String> = p
-        .seen
-        .iter()
-        .filter(|l| l.starts_with("v2"))
-        .filter_map(|l| {
-            l.split_whitespace()
-                .find_map(|w| w.strip_prefix("pid="))
-                .map(String::from)
-        })
-        .collect();
-    for _ in 0..60 {
-        if v2_pids.len() == 3 {
-            break;
+    // Every one of the three processes prints v2 lines from now on.
+    let mut v2_pids = std::collections::HashSet::new();
+    while v2_pids.len() < 3 {
+        let l = p.wait_for("v2 ", T);
+        if let Some(pid) = l.split_whitespace().find_map(|w| w.strip_prefix("pid=")) {
+            v2_pids.insert(pid.to_string());
         }
-        p.wait_for("v2 ", T);
     }
-    let v2_pids: std::collections::HashSet<String> = p
-        .seen
-        .iter()
-        .filter(|l| l.starts_with("v2"))
-        .filter_map(|l| {
-            l.split_whitespace()
-                .find_map(|w| w.strip_prefix("pid="))
-                .map(String::from)
-        })
-        .collect();
-    assert_eq!(v2_pids.len(), 3, "{}", p.seen.join("\n"));
+    let mut expected: std::collections::HashSet<String> =
+        kids.iter().map(|k| k.to_string()).collect();
+    expected.insert(p.pid.to_string());
+    assert_eq!(v2_pids, expected, "{}", p.seen.join("\n"));
     // Children are killed with the parent's process group by the harness; end them here.
     for k in kids {
         let _ = Cmd::new("kill").arg(k).run();
@@ -514,13 +491,7 @@ fn sixteen_threads_blocked_everywhere() {
     for kind in ["sleep", "mutex", "cpu"] {
         for id in 0..2 {
             let l = p.wait_seen(&format!("v2 {kind} {id} "), T);
-            let num = |k: &str| -> i64 {
-                l.split_whitespace()
-                    .find_map(|w| w.strip_prefix(k))
-                    .and_then(|x| x.parse().ok())
-                    .unwrap()
-            };
-            let (it, sum) = (num("it="), num("sum="));
+            let (it, sum) = (field(&l, "it"), field(&l, "sum"));
             assert!(sum > it + 1 && sum <= 2 * (it + 1), "{l}");
         }
     }
@@ -572,12 +543,7 @@ fn spec_rules_run_and_faults_roll_back() {
     }
     let before = p.wait_for("v1 i=", T);
     assert_updated(&p.update(&mods[0], &["--spec", &spec("good.upd")]));
-    let num = |l: &str, k: &str| -> i64 {
-        l.split_whitespace()
-            .find_map(|w| w.strip_prefix(&format!("{k}=")))
-            .and_then(|x| x.parse().ok())
-            .unwrap_or_else(|| panic!("no {k} in {l}"))
-    };
+    let num = field;
     let first = p.wait_for("v2 i=", T);
     let mut prev = first.clone();
     for _ in 0..5 {

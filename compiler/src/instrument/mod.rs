@@ -414,23 +414,7 @@ fn unit_metadata(unit: &TranslationUnit, src: &str, lines: &LineMap, source: &st
             } else {
                 name.clone()
             };
-            let spec: Vec<&str> = d
-                .node
-                .specifiers
-                .iter()
-                .filter(|s| !matches!(s.node, DeclarationSpecifier::StorageClass(_)))
-                .map(|s| text(&s.span))
-                .collect();
-            let mut spec = spec.join(" ");
-            if let Some(i) = spec.find('{') {
-                spec = spec[..i].trim().to_string();
-            }
-            let rest = format!(
-                "{}{}",
-                &src[decl.span.start..id.span.start],
-                &src[id.span.end..decl.span.end]
-            );
-            let ty = format!("{spec} {}", rest.trim()).trim().to_string();
+            let ty = declared_type_text(src, &d.node.specifiers, decl, id, true);
             let is_const = d.node.specifiers.iter().any(|s| matches!(&s.node, DeclarationSpecifier::TypeQualifier(q) if q.node == TypeQualifier::Const));
             let flags = (internal as u32) | if is_const { 4 } else { 0 };
             out.push_str(&meta_emit::global_entry(&key, &name, &ty, &name, flags));
