@@ -11,13 +11,36 @@
 //! i32`: 0 on success, else the code of the failure site (a table entry with the rule, the
 //! source span and the message). [`Rule::run`] calls it through a small C shim (`c/guard.c`)
 //! that turns SIGSEGV, SIGBUS, SIGFPE and SIGILL inside the code (or a callback it made) into
-//! an error; [`guard_scope`] installs the handlers once around a batch of runs. The crate knows
-//! nothing of processes or C parsing: addresses come from an [`Env`], heap services from
-//! [`Services`], both implemented by the runtime.
+//! an error; [`guard_scope`] installs the handlers once around a batch of runs, and
+//! [`Rule::run_many`] runs one rule over an array of objects under one guard. A fault is
+//! located by the faulting instruction's source location (every expression's instructions
+//! carry its span), or by the call out of JIT code in progress. The crate knows nothing of
+//! processes or C parsing: addresses come from an [`Env`] (asked at compile time: globals and
+//! named functions are constants in the code), heap services from [`Services`] (called at run
+//! time), both implemented by the runtime.
 //!
-//! What the JIT refuses (with "not supported by the JIT yet: ..."): bit-fields (the metadata
-//! has no bit offsets), `long double` arithmetic, and converting unions or bit-field structs
-//! that changed between the versions.
+//! # Semantics
+//!
+//! C's, on x86-64, for the checked representation's explicit conversions: integers wrap
+//! (signed overflow included, as `gcc -fwrapv`), conversions truncate or extend by the source's
+//! signedness, `>>` of a signed value is arithmetic, float to integer truncates toward zero
+//! (saturating where C leaves it undefined), `_Bool` is 0 or 1. What C leaves undefined and the
+//! language checks fails the rule: division or remainder by zero, the most negative value
+//! divided by -1, shift counts outside `0..width`, an index outside a known array length, a
+//! null pointer dereference, and builtins given null pointers. `for` loops are bounded: a run
+//! may start at most [`Services::loop_budget`] iterations. Memory layouts come only from the
+//! metadata (offsets, sizes, strides); 128-bit integers are supported (division and float
+//! conversions through helpers).
+//!
+//! What the JIT refuses, with "not supported by the JIT yet: ...": bit-fields (metadata format
+//! 1 has no bit offsets), `long double` values (no x87 arithmetic), and converting a union or a
+//! struct with bit-fields that changed between the versions (which member a union holds is not
+//! in the metadata). Frame rules without a body get no code (the runtime's by-name default is
+//! all they do).
+//!
+//! Debugging knobs (environment): `UPSTARE_JIT_DISASM=1` prints each function's IR and machine
+//! code, `UPSTARE_JIT_TIMES=1` the lowering and code generation times, `UPSTARE_JIT_THREADS=N`
+//! caps the code generation threads.
 
 mod compile;
 mod compiled;

@@ -127,8 +127,9 @@ pub fn system_now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// The context a rule function receives. Generated code reads and writes the first four fields
-/// at fixed offsets ([`CTX_STATUS`], ...); the rest is for the trampolines.
+/// The context a rule function receives (made by [`crate::Rule::run`]; opaque outside this
+/// crate). Generated code reads and writes the first four fields at fixed offsets; the rest is
+/// for the trampolines.
 #[repr(C)]
 pub struct Ctx {
     /// Nonzero after a callback failed (its message is in `message`).
