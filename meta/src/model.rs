@@ -23,41 +23,85 @@ pub struct Module {
     pub globals: Table<GlobalId, Global>,
     pub functions: Table<FuncId, Function>,
     pub points: Table<PointId, Point>,
+    /// Lookup maps for the `find_*` functions, built on first use. The tables are public and
+    /// may be changed after a lookup: `reindex` drops the maps.
+    #[serde(skip)]
+    index: Lookup,
 }
+
+/// Name -> id maps of a module (equal whatever their state: they only mirror the tables).
+#[derive(Debug, Clone, Default)]
+struct Lookup(std::sync::OnceLock<Maps>);
+
+#[derive(Debug, Clone, Default)]
+struct Maps {
+    functions: std::collections::HashMap<(String, String), FuncId>,
+    globals: std::collections::HashMap<String, GlobalId>,
+    types: std::collections::HashMap<String, TypeId>,
+    typedefs: std::collections::HashMap<String, Vec<TypedefId>>,
+}
+
+impl PartialEq for Lookup {
+    fn eq(&self, _: &Lookup) -> bool {
+        true
+    }
+}
+
+impl Eq for Lookup {}
 
 impl Module {
     /// The function `name` defined in source file `file` (static functions of different files
     /// may share a name).
     pub fn find_function(&self, file: &str, name: &str) -> Option<FuncId> {
-        self.functions
-            .iter()
-            .find(|(_, f)| f.file == file && f.name == name)
-            .map(|(id, _)| id)
+        self.maps()
+            .functions
+            .get(&(file.to_string(), name.to_string()))
+            .copied()
     }
 
     /// The global whose key (FORMAT.md "Keys") is `key`.
     pub fn find_global(&self, key: &str) -> Option<GlobalId> {
-        self.globals
-            .iter()
-            .find(|(_, g)| g.key == key)
-            .map(|(id, _)| id)
+        self.maps().globals.get(key).copied()
     }
 
     /// The first type named `name` (`struct foo`, a typedef name, ...).
     pub fn find_type(&self, name: &str) -> Option<TypeId> {
-        self.types
-            .iter()
-            .find(|(_, t)| t.name == name)
-            .map(|(id, _)| id)
+        self.maps().types.get(name).copied()
     }
 
     /// The typedef `name`, preferring the one of source file `file` when given (typedefs of
     /// different files may share a name), else the first.
     pub fn find_typedef(&self, file: Option<&str>, name: &str) -> Option<TypedefId> {
-        let named = || self.typedefs.iter().filter(move |(_, t)| t.name == name);
-        file.and_then(|file| named().find(|(_, t)| t.file == file))
-            .or_else(|| named().next())
-            .map(|(id, _)| id)
+        let all = self.maps().typedefs.get(name)?;
+        file.and_then(|file| all.iter().copied().find(|&t| self.typedefs[t].file == file))
+            .or_else(|| all.first().copied())
+    }
+
+    /// Forgets the lookup maps (after changing the tables of a module already searched).
+    pub fn reindex(&mut self) {
+        self.index = Lookup::default();
+    }
+
+    fn maps(&self) -> &Maps {
+        self.index.0.get_or_init(|| {
+            let mut m = Maps::default();
+            // The first entry of a name wins, as a linear search would find it.
+            for (id, f) in self.functions.iter() {
+                m.functions
+                    .entry((f.file.clone(), f.name.clone()))
+                    .or_insert(id);
+            }
+            for (id, g) in self.globals.iter() {
+                m.globals.entry(g.key.clone()).or_insert(id);
+            }
+            for (id, t) in self.types.iter() {
+                m.types.entry(t.name.clone()).or_insert(id);
+            }
+            for (id, t) in self.typedefs.iter() {
+                m.typedefs.entry(t.name.clone()).or_default().push(id);
+            }
+            m
+        })
     }
 
     /// The point of `func` whose key is `key`.
