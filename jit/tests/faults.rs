@@ -429,3 +429,58 @@ fn concurrent_faults_stay_on_their_threads() {
         }
     });
 }
+
+/// A loop whose range would pass the run's loop budget fails before it starts.
+#[test]
+fn loop_budget_stops_long_loops() {
+    let dir = common::scratch("faults-budget");
+    let v1 = "long n; int s; int main(void) { return 0; }\n";
+    let v2 = "long n; long s; int main(void) { return 0; }\n";
+    let spec = "upstare 1;\nglobal s {\n    let acc: long = 0;\n    for i in 0..old::n {\n        for j in 0..3 { acc += i + j; }\n    }\n    new = acc;\n}\n";
+    let old = common::build_text(&dir, "v1", v1);
+    let new = common::build_text(&dir, "v2", v2);
+    let (checked, _) = upstare_dsl::check(spec, "b.upd", &old, &new).expect("checks");
+    let world = World::new(old, new);
+    let compiled =
+        upstare_jit::compile_with_source(&checked, "b.upd", spec, &world.old, &world.new, &world)
+            .expect("compiles");
+    let n = world.old.find_global("n").unwrap();
+    let s_new = world.new.find_global("s").unwrap();
+    let s_old = world.old.find_global("s").unwrap();
+    let rule = compiled.global_rule(s_new).unwrap();
+    let run = |count: i64, budget: u64| {
+        // SAFETY: `n` is a long in the world's buffers.
+        unsafe { (world.old_globals[&n].ptr() as *mut i64).write(count) };
+        let mut s = Services::standalone().loop_budget(budget);
+        // SAFETY: the globals' buffers have their layouts.
+        unsafe {
+            rule.run(
+                world.old_globals[&s_old].ptr(),
+                world.new_globals[&s_new].ptr(),
+                &mut s,
+            )
+        }
+    };
+    // 10 outer + 10 x 3 inner iterations = 40.
+    run(10, 40).unwrap();
+    // SAFETY: the rule wrote the new long.
+    assert_eq!(
+        unsafe { *(world.new_globals[&s_new].ptr() as *const i64) },
+        165
+    );
+    let e = run(10, 39).unwrap_err();
+    assert_eq!(&spec[e.span.start..e.span.end], "0..3");
+    assert!(
+        e.message.starts_with("a loop of 3 iterations would pass"),
+        "{e}"
+    );
+    let e = run(1 << 40, 1 << 32).unwrap_err();
+    assert_eq!(&spec[e.span.start..e.span.end], "0..old::n");
+    assert_eq!(e.line, 4);
+    assert!(
+        e.message.starts_with("a loop of 1099511627776 iterations"),
+        "{e}"
+    );
+    // An empty or backward range costs nothing.
+    run(-5, 0).unwrap();
+}
