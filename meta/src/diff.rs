@@ -961,9 +961,12 @@ pub fn frame_conv(old: &Module, op: PointId, new: &Module, np: PointId) -> Resul
 
 fn frame(old: &Module, op: &Point, new: &Module, np: &Point) -> Result<Conv, String> {
     let mut fields = Vec::new();
-    for nl in &np.locals {
+    for (i, nl) in np.locals.iter().enumerate() {
         let name = &nl.name;
-        let ol = op.locals.iter().find(|l| l.name == *name);
+        // Locals of one name (a shadowed one and its shadow) pair up in order: the k-th of
+        // that name at the new point with the k-th at the old one.
+        let nth = np.locals[..i].iter().filter(|l| l.name == *name).count();
+        let ol = op.locals.iter().filter(|l| l.name == *name).nth(nth);
         let conv = match ol {
             None if nl.flags.temporary => {
                 return Err(format!(
@@ -1016,6 +1019,10 @@ fn local(
     let o = Val::new(old, Some(&op.file), local_type(op, ol), size(ol));
     let n = Val::new(new, Some(&np.file), local_type(np, nl), size(nl));
     if nl.flags.boxed {
+        if norm(&ol.ty) == norm(&nl.ty) {
+            // The same declaration: the box is reused whatever the type text says.
+            return Ok(Conv::Pointer);
+        }
         return match convert(&o, &n, 0) {
             Ok(c) if c.is_identity() => Ok(Conv::Pointer),
             _ => Err(format!(
