@@ -897,12 +897,25 @@ pub const LUA_CFLAGS: &[&str] = &["-O2", "-DLUA_USE_LINUX", "-DLUA_USE_JUMPTABLE
 /// parallel, then one link with `-lm -ldl`). Returns the executable and the total wall time of the
 /// compile steps, or a readable error.
 pub fn build_lua(cc: Cc, dir: &WorkDir) -> Result<(PathBuf, Duration), String> {
+    build_lua_as(cc, dir, false)
+}
+
+/// Builds the Lua interpreter with upstare-cc as an update module (`-fPIC`, `-shared`), the
+/// next version of a `build_lua(Cc::Upstare, ..)` executable.
+pub fn build_lua_module(dir: &WorkDir) -> Result<PathBuf, String> {
+    build_lua_as(Cc::Upstare, dir, true).map(|(m, _)| m)
+}
+
+fn build_lua_as(cc: Cc, dir: &WorkDir, module: bool) -> Result<(PathBuf, Duration), String> {
     let src = lua_source_dir()?;
     let files = lua_c_files(&src);
     let inc = format!("-I{}", src.display());
     let mut flags: Vec<&str> = LUA_CFLAGS.to_vec();
     flags.push(&inc);
     flags.push("-c");
+    if module {
+        flags.push("-fPIC");
+    }
     let start = Instant::now();
     let results = par_map(&files, |f| {
         let obj = dir.join(format!("{}.o", stem(f)));
@@ -930,10 +943,14 @@ pub fn build_lua(cc: Cc, dir: &WorkDir) -> Result<(PathBuf, Duration), String> {
     if !errs.is_empty() {
         return Err(format!("building Lua with {}:\n{errs}", cc.label()));
     }
-    let exe = dir.join("lua");
+    let exe = dir.join(if module { "lua.so" } else { "lua" });
     Compile {
         cc,
-        flags: &["-O2"],
+        flags: if module {
+            &["-O2", "-shared"]
+        } else {
+            &["-O2"]
+        },
         inputs: &objs,
         libs: &["-lm", "-ldl"],
         output: &exe,

@@ -234,7 +234,10 @@ fn refusals_leave_version_1_running() {
     let before = p.wait_for("v1 i=", T);
     assert_updated(&p.update(&mods[0], &[]));
     let after = p.wait_for("v2 i=", T);
-    assert!(field(&after, "i") > field(&before, "i"), "{before} / {after}");
+    assert!(
+        field(&after, "i") > field(&before, "i"),
+        "{before} / {after}"
+    );
 }
 
 /// The CLI of another user cannot reach the program's socket.
@@ -527,7 +530,10 @@ fn spec_rules_run_and_faults_roll_back() {
     p.wait_for("v1 i=20 ", T);
     for (file, words) in [
         ("div0.upd", &["div0.upd:5", "division by zero"][..]),
-        ("assert.upd", &["assert.upd:4", "scale is too small for version 2"][..]),
+        (
+            "assert.upd",
+            &["assert.upd:4", "scale is too small for version 2"][..],
+        ),
         ("null.upd", &["null.upd:3", "null pointer"][..]),
         ("index.upd", &["index.upd:3", "out of"][..]),
         ("wild.upd", &["wild.upd:3"][..]),
@@ -554,5 +560,48 @@ fn spec_rules_run_and_faults_roll_back() {
         prev = l;
     }
     // The renamed total carried over: v1 added 3 per step.
-    assert!(num(&first, "sum") >= num(&before, "total"), "{before} / {first}");
+    assert!(
+        num(&first, "sum") >= num(&before, "total"),
+        "{before} / {first}"
+    );
+}
+
+/// A real program from the package registry: the Lua 5.4 interpreter, built by upstare-cc, is
+/// updated in the middle of a script (coroutines, string building, arithmetic loops) to
+/// another build of itself as an update module; the script's output is exactly the plain
+/// run's, and every Lua frame on the stack found its counterpart.
+#[test]
+fn lua_interpreter_updated_mid_script() {
+    let work = WorkDir::new("update-lua");
+    let exe_dir = WorkDir::new("update-lua-v1");
+    let mod_dir = WorkDir::new("update-lua-v2");
+    let (exe, _) = upstare_e2e::build_lua(upstare_e2e::Cc::Upstare, &exe_dir).unwrap();
+    let module = upstare_e2e::build_lua_module(&mod_dir).unwrap();
+    let script = work.join("work.lua");
+    std::fs::write(
+        &script,
+        "for i = 1, 4000 do\n\
+           local s = 0\n\
+           for k = 1, 3000 do s = s + (k * i) % 7 end\n\
+           local co = coroutine.wrap(function(a) local b = coroutine.yield(a + 1); return b * 2 end)\n\
+           local x = co(i); local y = co(x)\n\
+           print(i, s, x, y, #string.rep('ab', i % 5))\n\
+         end\n\
+         print('done')\n",
+    )
+    .unwrap();
+    let plain = Cmd::new(&exe).arg(&script).run();
+    assert!(plain.success(), "{}", plain.report());
+    let script_s = script.display().to_string();
+    let mut p = Live::start(&work, &exe, &[&script_s], &[]);
+    p.wait_for("100\t", T);
+    let o = p.update(&module, &[]);
+    assert_updated(&o);
+    let (code, lines, err) = p.finish(T);
+    assert_eq!(code, Some(0), "{err}");
+    let expected: Vec<String> = plain.stdout_str().lines().map(String::from).collect();
+    assert!(
+        lines == expected,
+        "output differs from the plain run after the update"
+    );
 }

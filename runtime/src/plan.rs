@@ -148,7 +148,8 @@ impl Plan {
                 continue;
             }
             match (&g.transfer, og, ng) {
-                (Transfer::Init, _, Some(n)) => plan
+                // A const global matched by key keeps the new version's value, as it must.
+                (Transfer::Init, None, Some(n)) => plan
                     .notes
                     .push(format!("new global `{}` keeps its initialiser", n.key)),
                 (Transfer::Dropped, Some(o), _) => {
@@ -316,6 +317,17 @@ impl Relocate for RelocRef<'_> {
 }
 
 impl Relocator {
+    /// Replaces every aligned 8-byte word of `bytes` that is the entry of an old function
+    /// still present in the new version by the new entry.
+    pub fn relocate_function_words(&self, bytes: &mut [u8]) {
+        for w in bytes.chunks_exact_mut(8) {
+            let v = usize::from_le_bytes(w.try_into().expect("8 bytes"));
+            if let Some((_, Some(n))) = self.functions.get(&v) {
+                w.copy_from_slice(&n.to_le_bytes());
+            }
+        }
+    }
+
     /// The new address of the old function at `addr` (Some(None): removed; None: not one).
     pub fn new_function_of(&self, addr: usize) -> Option<Option<usize>> {
         self.functions.get(&addr).map(|(_, n)| *n)

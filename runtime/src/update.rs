@@ -90,6 +90,7 @@ pub fn run(module: Option<&str>, spec: Option<SpecSource>, deadline_ms: u64) -> 
         let mut r = Vec::new();
         check_thread_roots(&plan, &mut r);
         plan.refusals.extend(r);
+        keep_read_only_globals(&mut plan);
     }
     report.notes = plan.notes.clone();
     report.prepare_us = us(now_ns() - t0);
@@ -316,6 +317,46 @@ fn proc_thread(tid: i32) -> (String, String, String) {
     (name, state, wchan)
 }
 
+/// A global of the new version that lives in read-only memory (data declared `const` at the
+/// declarator, `static const char *const x[]`, which the metadata does not flag, or made
+/// read-only after relocation) keeps the value it was built with: writing it would fault, and
+/// read-only data cannot have changed at run time anyway. A spec rule for it is refused.
+fn keep_read_only_globals(plan: &mut Plan) {
+    let writable = writable_ranges();
+    let inside = |lo: usize, hi: usize| writable.iter().any(|&(a, b)| a <= lo && hi <= b);
+    let mut refused = Vec::new();
+    plan.globals.retain(|g| {
+        let ok = g.new_size == 0 || inside(g.new_addr, g.new_addr + g.new_size);
+        if !ok && g.rule.is_some() {
+            refused.push(format!(
+                "global `{}` is read-only in the new version: a rule cannot write it",
+                g.key
+            ));
+        }
+        ok
+    });
+    plan.refusals.extend(refused);
+}
+
+/// The process's writable mappings, from /proc/self/maps.
+fn writable_ranges() -> Vec<(usize, usize)> {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    maps.lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (range, perms) = (f.next()?, f.next()?);
+            if !perms.starts_with("rw") {
+                return None;
+            }
+            let (a, b) = range.split_once('-')?;
+            Some((
+                usize::from_str_radix(a, 16).ok()?,
+                usize::from_str_radix(b, 16).ok()?,
+            ))
+        })
+        .collect()
+}
+
 /// Every running thread's start routine must exist in the new version.
 fn check_thread_roots(plan: &Plan, refusals: &mut Vec<String>) {
     let starts: Vec<(i32, usize)> = thread::registered_tids()
@@ -503,6 +544,10 @@ fn transform(
                 {
                     errors.push(format!("thread {}: frame {}: {e}", ctx.tid, place()));
                 }
+                // Compiler temporaries are typed `__typeof__(expr)`, which the metadata cannot
+                // always resolve (the callee of an indirect call, spilled): a word that is
+                // exactly an old function's entry is a function pointer whatever its type.
+                reloc.relocate_function_words(out);
             }
             if step.rule {
                 if let Some(rule) = rules.and_then(|r| r.frame_rule(pid)) {
