@@ -100,7 +100,7 @@ fn assert_updated(o: &upstare_e2e::Output) {
 fn chain_v1_v2_v3_v2() {
     let work = WorkDir::new("update-chain");
     let (exe, mods) = build_case(&work, "chain", &["v2", "v3"]);
-    let mut p = Live::start(&work, &exe, &["400"], &[]);
+    let mut p = Live::start(&work, &exe, &["1000"], &[]);
     p.wait_for("ready", T);
     p.wait_for("i=40 ", T);
     assert_updated(&p.update(&mods[0], &[]));
@@ -123,7 +123,7 @@ fn chain_v1_v2_v3_v2() {
     let (code, lines, err) = p.finish(T);
     assert_eq!(code, Some(0), "stderr: {err}");
     let rows: Vec<_> = lines.iter().filter_map(|l| parse_chain(l)).collect();
-    assert_eq!(rows.len(), 400, "{}", lines.join("\n"));
+    assert_eq!(rows.len(), 1000, "{}", lines.join("\n"));
     let mut phases: Vec<u32> = Vec::new();
     let mut extra_seen = 0;
     for (k, &(v, i, ticks, last, total, extra)) in rows.iter().enumerate() {
@@ -283,7 +283,7 @@ extern "C" {
 fn workers_in_one_function_updated_together() {
     let work = WorkDir::new("update-threads");
     let (exe, mods) = build_case(&work, "threads", &["v2"]);
-    let mut p = Live::start(&work, &exe, &["600"], &[]);
+    let mut p = Live::start(&work, &exe, &["3000"], &[]);
     p.wait_for("ready", T);
     p.wait_for("i=100 ", T);
     let o = p.update(&mods[0], &[]);
@@ -300,7 +300,7 @@ fn workers_in_one_function_updated_together() {
         for l in &mine {
             let num = |k: &str| field(l, k);
             if l.starts_with("end") {
-                assert_eq!(num("count"), 600, "{l}");
+                assert_eq!(num("count"), 3000, "{l}");
                 continue;
             }
             assert_eq!(num("count"), num("i") + 1, "{l}");

@@ -35,6 +35,9 @@ pub struct GlobalStep {
 
 /// How records saved at one old point become records of the new version.
 pub struct FrameStep {
+    /// The function and point the frame resumes at.
+    pub new_func: FuncId,
+    pub new_pid: PointId,
     pub new_fd: usize,
     pub new_point: u32,
     pub new_size: usize,
@@ -295,6 +298,8 @@ fn frame_step(
         .copied()
         .ok_or_else(|| format!("`{}` of the new version has no descriptor", f.name))?;
     Ok(FrameStep {
+        new_func: nf,
+        new_pid: np,
         new_fd,
         new_point: p.index,
         new_size: p.record_size as usize,

@@ -20,6 +20,7 @@ use upstare_proto::{Failure, Report, Response, SpecSource, Status, ThreadStatus}
 
 use crate::coord::{self, now_ns, QuiesceError};
 use crate::plan::{Plan, RelocRef};
+use upstare_meta::FuncId;
 use crate::records::RecordStack;
 use crate::thread::{self, ThreadCtx};
 use crate::version::{self, Version};
@@ -391,6 +392,30 @@ struct Staged {
     where_: Vec<(i32, Vec<(u32, upstare_meta::PointId)>)>,
 }
 
+/// A rebuilt stack must call itself back together: each frame resumes at a call of the
+/// function of the frame above it (direct calls; an indirect call's target is a saved
+/// value), or the rebuild would reach a function that finds another function's record.
+fn check_chain(v: &Version, chain: &[(FuncId, upstare_meta::PointId)]) -> Result<(), String> {
+    use upstare_meta::{Callee, PointKey};
+    for w in chain.windows(2) {
+        let ((inner, _), (outer, opid)) = (w[0], w[1]);
+        if let PointKey::Call {
+            callee: Callee::Named(c),
+            ..
+        } = &v.meta.points[opid].key
+        {
+            let inner_name = &v.meta.functions[inner].name;
+            if c != inner_name {
+                return Err(format!(
+                    "after the update `{}` would resume at {} but the frame above it is `{}`: map the frames so that each resumes at a call of the next",
+                    v.meta.functions[outer].name, v.meta.points[opid].key, inner_name
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `function @ point (file:line)` of a point of `v`.
 fn frame_place(v: &Version, pid: upstare_meta::PointId) -> String {
     let p = &v.meta.points[pid];
@@ -458,6 +483,8 @@ fn transform(
     for ctx in ctxs.iter() {
         let mut frames_here = Vec::new();
         let mut new_stack = new.map(|_| RecordStack::new());
+        // (function, point) of each new record, innermost first, to check the chain below.
+        let mut chain: Vec<(FuncId, upstare_meta::PointId)> = Vec::new();
         for (fd, point, body) in ctx.records.iter() {
             staged.frames += 1;
             let Some((fid, ver)) = versions
@@ -523,6 +550,7 @@ fn transform(
                     continue;
                 }
             };
+            chain.push((step.new_func, step.new_pid));
             let size = step.new_size;
             let out = match stack.push(
                 step.new_fd as *const _,
@@ -558,6 +586,11 @@ fn transform(
                 }
             }
             staged.bytes += size as u64;
+        }
+        if let Some(n) = new {
+            if let Err(e) = check_chain(n, &chain) {
+                errors.push(format!("thread {}: {e}", ctx.tid));
+            }
         }
         let (mut start, mut arg) = (ctx.start, ctx.arg);
         if new.is_some() && start != 0 {
