@@ -157,8 +157,10 @@ impl Plan {
                     .push(format!("new global `{}` keeps its initialiser", n.key)),
                 (Transfer::Dropped, Some(o), _) => {
                     if !sources.contains(o.key.as_str()) {
-                        plan.notes
-                            .push(format!("global `{}` was removed: its value is dropped", o.key))
+                        plan.notes.push(format!(
+                            "global `{}` was removed: its value is dropped",
+                            o.key
+                        ))
                     }
                 }
                 (Transfer::NeedsRule(why), o, n) => plan.refusals.push(format!(

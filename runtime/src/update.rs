@@ -20,10 +20,10 @@ use upstare_proto::{Failure, Report, Response, SpecSource, Status, ThreadStatus}
 
 use crate::coord::{self, now_ns, QuiesceError};
 use crate::plan::{Plan, RelocRef};
-use upstare_meta::FuncId;
 use crate::records::RecordStack;
 use crate::thread::{self, ThreadCtx};
 use crate::version::{self, Version};
+use upstare_meta::FuncId;
 
 /// The last update's report and where each thread was then (tid -> frames), for `status`.
 type Where = Vec<(i32, Vec<(u32, upstare_meta::PointId)>)>;
@@ -199,7 +199,12 @@ fn prepare_spec(
     let env = VersionEnv { old, new };
     let compiled =
         upstare_jit::compile_with_source(&spec, &s.path, &s.text, &old.meta, &new.meta, &env)
-            .map_err(|e| e.to_string().lines().map(str::to_string).collect::<Vec<_>>())?;
+            .map_err(|e| {
+                e.to_string()
+                    .lines()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })?;
     Ok(Some(compiled))
 }
 
@@ -220,11 +225,19 @@ impl upstare_jit::Env for VersionEnv<'_> {
     }
     fn old_function(&self, f: upstare_meta::FuncId) -> Option<usize> {
         let f = self.old.meta.functions.get(f)?;
-        self.old.addrs.functions.get(&(f.file.clone(), f.name.clone())).copied()
+        self.old
+            .addrs
+            .functions
+            .get(&(f.file.clone(), f.name.clone()))
+            .copied()
     }
     fn new_function(&self, f: upstare_meta::FuncId) -> Option<usize> {
         let f = self.new.meta.functions.get(f)?;
-        self.new.addrs.functions.get(&(f.file.clone(), f.name.clone())).copied()
+        self.new
+            .addrs
+            .functions
+            .get(&(f.file.clone(), f.name.clone()))
+            .copied()
     }
 }
 
@@ -467,7 +480,8 @@ fn transform(
     if let Some(r) = rules {
         for a in r.asserts() {
             // SAFETY: asserts read only old state through the spec's own expressions.
-            if let Err(e) = unsafe { a.run(std::ptr::null(), std::ptr::null_mut(), &mut services) } {
+            if let Err(e) = unsafe { a.run(std::ptr::null(), std::ptr::null_mut(), &mut services) }
+            {
                 return Err(vec![e.to_string()]);
             }
         }

@@ -144,7 +144,9 @@ impl Temps {
     /// upstare-cc version, kept between runs, because dependency files (`-MD`) name it.
     fn api_headers(&self) -> Result<PathBuf, DriverError> {
         use std::os::unix::fs::MetadataExt;
-        let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0);
+        let uid = std::fs::metadata("/proc/self")
+            .map(|m| m.uid())
+            .unwrap_or(0);
         let dir = std::env::temp_dir().join(format!(
             "upstare-cc-{uid}-{}/include",
             env!("CARGO_PKG_VERSION")
