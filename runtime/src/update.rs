@@ -105,6 +105,7 @@ pub fn run(module: Option<&str>, spec: Option<SpecSource>, deadline_ms: u64) -> 
 
     // 2. Quiesce.
     let deadline = Duration::from_millis(deadline_ms.max(1));
+    let t_request = now_ns();
     if let Err(e) = coord::begin_strict(deadline) {
         if let Some(n) = new {
             version::discard(n);
@@ -113,8 +114,9 @@ pub fn run(module: Option<&str>, spec: Option<SpecSource>, deadline_ms: u64) -> 
     }
     let mut stuck = Vec::new();
     if let Err(e) = coord::wait_all_parked(|| stuck = not_parked_threads()) {
-        let times = coord::wait_finished();
-        report.quiesce_us = us(now_ns().saturating_sub(times.requested.max(t0)));
+        // The threads that did park rebuild where they were before the module goes.
+        coord::wait_finished();
+        report.quiesce_us = us(now_ns().saturating_sub(t_request));
         if let Some(n) = new {
             version::discard(n);
         }
