@@ -15,14 +15,36 @@
  *     it) and carries on waiting as libc would.
  * Threads without a root go straight to libc. The mechanisms, by kind of call:
  *  - File descriptors (accept accept4 read readv recv recvfrom recvmsg write writev send sendto
- *    sendmsg sendfile): first the call itself without blocking where the API allows it
- *    (MSG_DONTWAIT for sockets, pwritev2(RWF_NOWAIT) for writes), else a zero-timeout poll; only
- *    when it would block: O_NONBLOCK is checked (the user gets EAGAIN as before), a socket's
- *    SO_RCVTIMEO/SO_SNDTIMEO becomes the deadline, and the thread ppolls the descriptor with the
- *    doorbell, then makes the call. A write that already wrote part of its data returns that
- *    short count when woken, never unwinds (its re-execution would duplicate output). A handler
- *    that interrupts the internal wait (EINTR) restarts the call when every caught signal's
- *    handler has SA_RESTART, as the kernel would have; otherwise EINTR is returned.
+ *    sendmsg sendfile), and sem_wait, sem_timedwait, waitpid, wait: *the poke*. The call is
+ *    made directly, once, as libc makes it: the kernel alone decides O_NONBLOCK, SO_RCVTIMEO
+ *    and SO_SNDTIMEO, MSG_WAITALL, short reads and writes, restarts after the program's
+ *    SA_RESTART handlers. Around it the thread's state word (TLS, shared with its slot in
+ *    src/blocking.rs) says "in a pokeable call": a plain atomic store before, a compare-and-swap
+ *    after; no lock, no Rust call, no signal mask change per call when no update is pending.
+ *    A strict round's `ring` (and `re_ring`, every millisecond, for a poke that landed just
+ *    before the syscall started) sends the runtime's poke signal to every thread in such a call;
+ *    its handler, installed without SA_RESTART, only flags the thread, so the call fails with
+ *    EINTR. The state machine (idle / in call / poke in flight, below) keeps a poke from ever
+ *    interrupting a syscall outside a wrapper: a thread leaving its call waits until a poke in
+ *    flight has been delivered. Then EINTR is
+ *      - ours, and the thread may unwind now: it unwinds (the call is made again on rebuild);
+ *      - ours, but it may not (held locks, a frame the walk refuses): it declines the round
+ *        (no more pokes in it) and makes the call again;
+ *      - not ours (the program's signal): returned, as libc returns it.
+ *    A call that did part of its work when poked returns that (a short count, never unwound:
+ *    re-executing it would repeat output or lose input), as it would after any signal. The poke
+ *    is unblocked once per thread (when its slot is made, at its first such call); sem_wait,
+ *    sem_timedwait and waitpid, rare and known to block when they get there, also unblock it
+ *    around the call itself. While an update is pending, a call that would block (a poll with
+ *    timeout 0 first) also counts as blocked (the round's lock, twice), so that a lenient
+ *    self-test round does not wait for it. A wrapper called by a signal handler that
+ *    interrupted a poked call makes the plain call; one that finds the state of a call left by
+ *    a longjmp out of a handler resets it (told apart by the depth of the stack).
+ *    Why not the doorbell here (the previous design): knowing whether the call would block
+ *    first (a non-blocking attempt, O_NONBLOCK, the socket's timeout, a ppoll with the doorbell,
+ *    the call again) cost 5 to 6 syscalls per blocking read where libc makes one (a threaded
+ *    echo server spent a quarter more CPU per request than its gcc build); the poke costs two
+ *    atomic instructions per call until a round rings.
  *  - Multiplexers (poll ppoll select pselect epoll_wait epoll_pwait): the doorbell is added to
  *    the set (select and pselect are emulated with ppoll; epoll: ppoll on the epoll descriptor,
  *    then epoll_wait with timeout 0); the user's timeout keeps counting.
@@ -39,9 +61,6 @@
  *    and `ring`/`re_ring` broadcast it. A thread woken for an update that may unwind UNLOCKS the
  *    mutex (no thread parks holding it), remembers it, and unwinds; the re-executed call locks it
  *    again and returns 0 (a legal spurious wake-up).
- *  - sem_wait, sem_timedwait, waitpid, wait: a real-time signal (the poke, src/blocking.rs) with
- *    an empty handler installed without SA_RESTART makes the call fail with EINTR; a per-thread
- *    flag tells ours from the user's, whose EINTR is returned as before.
  *  - pthread_join: waits in the runtime until the target has ended or a round rings, then the
  *    real call (which, linked with --wrap=pthread_join, is abi.c's wrapper).
  *  - connect: unwinds at entry when it may, else the real call (bounded by TCP's timeouts).
@@ -61,10 +80,17 @@
  *
  * Limits (documented, not bugs): only the wait before the first refill of a stdio buffer is
  * wakeable (a fgets that got half a line waits in libc for the rest); after a descriptor polled
- * ready, accept, a non-socket read, sigwait and recv(MSG_WAITALL|MSG_PEEK) make the real call,
- * which blocks without a wake-up if another thread consumed the event in between; writes to
- * descriptors that do not support RWF_NOWAIT (terminals, most regular files) poll first and
- * then write in full; clock_nanosleep on CPU-time clocks is not wakeable.
+ * ready, sigwait makes the real call, which blocks without a wake-up if another thread consumed
+ * the event in between; clock_nanosleep on CPU-time clocks is not wakeable. Poked calls: a
+ * signal of the program that arrives together with the poke, in the same call, is not told
+ * apart from it (its EINTR is not returned: the call unwinds or is made again); a call made
+ * again after the thread declined a round starts its socket timeout (SO_RCVTIMEO/SO_SNDTIMEO)
+ * afresh; a thread that blocks the poke signal itself (pthread_sigmask) after its first poked
+ * call is not woken from descriptor calls until it has been poked once (the poke is then taken
+ * at the call's end and unblocked again at the next call); a write to a pipe or socket that
+ * is in progress when poked returns its short count; after a longjmp out of a handler that
+ * interrupted a poked call, the thread's calls are not poked until it makes one from a frame
+ * no deeper than that call's (or unwinds), and a round may poke it outside a wrapper meanwhile.
  *
  * Deliberately not here: the doorbell, rounds, slots and pokes' bookkeeping (src/blocking.rs)
  * and the decision whether a thread may unwind (src/abi.rs).
@@ -109,8 +135,7 @@ int us_rt_round_end_fd(uint64_t gen);
 void us_rt_cond_enter(pthread_cond_t *c);
 void us_rt_cond_leave(void);
 int us_rt_poke_signal(void);
-uint64_t us_rt_poke_enter(void);
-uint64_t us_rt_poke_leave(uint64_t before);
+void us_rt_slot_init(void);
 int us_rt_join_wait(pthread_t t);
 void us_rt_join_done(pthread_t t);
 void us_rt_blocking_enter(void);
@@ -126,6 +151,9 @@ static TLS signed char us_w_reg;
 static TLS int us_w_held;
 /* Set by the poke's handler. */
 static TLS volatile sig_atomic_t us_w_poked;
+/* The poke's state machine (see "the poke" below). */
+enum { ST_IDLE = 0, ST_CALL = 1, ST_POKED = 2 };
+static TLS unsigned us_w_state;
 
 /* What a wrapper that unwound remembers for its re-execution: the deadline of a sleep or
  * timeout (`req` is the requested time, which must match), the mutex of a condition wait. Any
@@ -156,11 +184,20 @@ static inline int registered(void)
 
 /* Entry of a wrapper that is a call point (kind K, or K_NONE): forget a resume record of another
  * kind; unwind now when the runtime says so. */
+static void call_abandoned(void);
+
 static inline int entry_unwinds(int k)
 {
     if (__builtin_expect(us_w_resume.kind != K_NONE, 0) && us_w_resume.kind != k)
         us_w_resume.kind = K_NONE;
-    return __builtin_expect(__us_pending, 0) && us_rt_wrapper_unwind();
+    if (__builtin_expect(__us_pending, 0) && us_rt_wrapper_unwind()) {
+        /* Never inside a signal handler (the walk refuses its frames): a pokeable call not left
+         * was left by a longjmp. */
+        if (__builtin_expect(__atomic_load_n(&us_w_state, __ATOMIC_RELAXED) != ST_IDLE, 0))
+            call_abandoned();
+        return 1;
+    }
+    return 0;
 }
 
 static long long take_resume(int k, const void *key, long long req)
@@ -347,28 +384,105 @@ static int restart_after_signal(void)
     return 1;
 }
 
-/* ----- what is known about a descriptor (a hint: a stale entry costs a syscall, nothing else) */
+/* ----- the poke: calls made directly, interrupted by a signal ------------------------------- */
 
-#define FD_CACHE 65536
-#define F_NOTSOCK 1  /* recv said ENOTSOCK */
-#define F_NONOWAIT 2 /* pwritev2(RWF_NOWAIT) is not supported */
-static unsigned char us_w_fdflags[FD_CACHE];
+/* The thread's call state (`us_w_state`), shared with the ringer (src/blocking.rs `wake_slots`,
+ * which reaches it through the pointer the thread's slot keeps; the values are the same there):
+ *   ST_IDLE  -> ST_CALL   the thread, entering a pokeable call (only from ST_IDLE);
+ *   ST_CALL  -> ST_POKED  the ringer, right before it sends the poke;
+ *   ST_POKED -> ST_CALL   the poke's handler (so a later ring may poke again: a poke that landed
+ *                         just before the syscall started is repeated by `re_ring`);
+ *   ST_CALL  -> ST_IDLE   the thread, leaving; from ST_POKED it first waits for the handler.
+ * So at most one poke is in flight per thread, and none is left when the thread has left its
+ * call: a poke never interrupts a syscall outside a wrapper. */
 
-static inline int fdflags(int fd)
+/* The frame of the wrapper whose call set ST_CALL: a wrapper entered while the state is not
+ * ST_IDLE is either called from a signal handler that interrupted that call (its frame is
+ * deeper on the stack: it makes the plain call) or the call was left by a longjmp out of such a
+ * handler (it is not: the state is stale, and is reset). */
+static TLS uintptr_t us_w_call_frame;
+/* 1 once the poke's handler is installed, the poke unblocked in this thread and its slot made. */
+static TLS signed char us_w_armed;
+
+unsigned *us_w_state_word(void) { return &us_w_state; }
+
+static pthread_once_t us_w_poke_once = PTHREAD_ONCE_INIT;
+
+static void poke_handler(int sig)
 {
-    return (unsigned)fd < FD_CACHE ? __atomic_load_n(&us_w_fdflags[fd], __ATOMIC_RELAXED) : 0;
+    (void)sig;
+    us_w_poked = 1;
+    unsigned st = ST_POKED;
+    __atomic_compare_exchange_n(&us_w_state, &st, ST_CALL, 0, __ATOMIC_SEQ_CST,
+                                __ATOMIC_RELAXED);
 }
 
-static inline void fdflag_set(int fd, int f)
+static void poke_handler_set(int sig)
 {
-    if ((unsigned)fd < FD_CACHE)
-        __atomic_fetch_or(&us_w_fdflags[fd], (unsigned char)f, __ATOMIC_RELAXED);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = poke_handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: the interrupted call fails with EINTR */
+    sigaction(sig, &sa, NULL);
 }
 
-static inline void fdflag_clear(int fd, int f)
+static void poke_install(void)
 {
-    if ((unsigned)fd < FD_CACHE)
-        __atomic_fetch_and(&us_w_fdflags[fd], (unsigned char)~f, __ATOMIC_RELAXED);
+    int sig = us_rt_poke_signal();
+    poke_handler_set(sig);
+    __atomic_store_n(&poke_sig, sig, __ATOMIC_RELEASE);
+}
+
+/* For the ringer (src/blocking.rs), before it pokes: the signal, or 0 when no poke may be
+ * sent. A disposition the program reset (SIG_DFL would kill the process) is set again; a
+ * handler of the program's own on that signal means the program uses it (pick another with
+ * UPSTARE_POKE_SIGNAL): its threads are then not poked. */
+int us_w_poke_ready(void)
+{
+    int sig = __atomic_load_n(&poke_sig, __ATOMIC_ACQUIRE);
+    struct sigaction sa;
+    if (sig == 0 || sigaction(sig, NULL, &sa) != 0)
+        return 0;
+    if (sa.sa_flags & SA_SIGINFO)
+        return 0;
+    if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN)
+        poke_handler_set(sig);
+    else if (sa.sa_handler != poke_handler)
+        return 0;
+    return sig;
+}
+
+static void poke_set(sigset_t *one)
+{
+    sigemptyset(one);
+    sigaddset(one, poke_sig);
+}
+
+/* Once per thread (again after a leave found the poke blocked): the handler, the poke
+ * unblocked, the slot the ringer looks at. */
+static __attribute__((noinline)) void arm(void)
+{
+    pthread_once(&us_w_poke_once, poke_install);
+    sigset_t one;
+    poke_set(&one);
+    pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+    us_rt_slot_init();
+    us_w_armed = 1;
+}
+
+enum { PRE_CALL, PRE_PLAIN, PRE_RANG };
+
+static void leave_poked(void);
+
+/* The state is not ST_IDLE outside a call (left by a longjmp): make it so, as a leave would. */
+static __attribute__((noinline)) void call_abandoned(void)
+{
+    unsigned st = ST_CALL;
+    if (!__atomic_compare_exchange_n(&us_w_state, &st, ST_IDLE, 0, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_RELAXED) &&
+        st == ST_POKED)
+        leave_poked();
 }
 
 static int nonblocking(int fd)
@@ -377,242 +491,147 @@ static int nonblocking(int fd)
     return fl >= 0 && (fl & O_NONBLOCK);
 }
 
-/* For a socket, its SO_RCVTIMEO/SO_SNDTIMEO (`opt`) as a deadline: 1 when set, 0 when not;
- * -1 when `fd` is not a socket. Also corrects the descriptor cache. */
-static int sock_timeout(int fd, int opt, long long *deadline)
+/* An update is pending: count the call as blocked (a lenient self-test round does not wait for
+ * it; a strict one pokes it anyway)? Only when it would block: waiting for `events` on `fd`
+ * (fd < 0: it would; events 0: it never does). The round's lock is taken only then, so that a
+ * call that does not block, made by a signal handler that interrupted the runtime while it
+ * held that lock (a self-pipe write), does not wait for it forever. */
+static __attribute__((noinline)) int pending_mark(int fd, short events)
 {
-    struct timeval tv;
-    socklen_t l = sizeof tv;
-    if (getsockopt(fd, SOL_SOCKET, opt, &tv, &l) != 0) {
-        if (errno == ENOTSOCK)
-            fdflag_set(fd, F_NOTSOCK);
-        return -1;
-    }
-    fdflag_clear(fd, F_NOTSOCK);
-    if (tv.tv_sec == 0 && tv.tv_usec == 0)
+    if (events == 0)
         return 0;
-    *deadline = after_ns(tv.tv_sec * NS + tv.tv_usec * 1000LL);
-    return 1;
-}
-
-/* ----- reads ------------------------------------------------------------------------------- */
-
-enum { RD_READ, RD_READV, RD_RECV, RD_RECVFROM, RD_RECVMSG, RD_ACCEPT };
-
-struct rd {
-    int kind, fd, flags;
-    void *buf;
-    size_t n;
-    const struct iovec *iov;
-    int iovcnt;
-    struct sockaddr *addr;
-    socklen_t *alen;
-    struct msghdr *msg;
-};
-
-/* The call itself; `nowait`: without blocking (sockets only). */
-static ssize_t rd_call(const struct rd *a, int nowait)
-{
-    int f = a->flags | (nowait ? MSG_DONTWAIT : 0);
-    switch (a->kind) {
-    case RD_READ:
-        return nowait ? recv(a->fd, a->buf, a->n, MSG_DONTWAIT) : read(a->fd, a->buf, a->n);
-    case RD_READV:
-        if (nowait) {
-            struct msghdr m;
-            memset(&m, 0, sizeof m);
-            m.msg_iov = (struct iovec *)a->iov;
-            m.msg_iovlen = (size_t)a->iovcnt;
-            return recvmsg(a->fd, &m, MSG_DONTWAIT);
-        }
-        return readv(a->fd, a->iov, a->iovcnt);
-    case RD_RECV:
-        return recv(a->fd, a->buf, a->n, f);
-    case RD_RECVFROM:
-        return recvfrom(a->fd, a->buf, a->n, f, a->addr, a->alen);
-    case RD_RECVMSG:
-        return recvmsg(a->fd, a->msg, f);
-    default:
-        return accept4(a->fd, a->addr, a->alen, a->flags);
-    }
-}
-
-/* recv, recvfrom, recvmsg with MSG_WAITALL on a stream socket: the data is gathered with
- * non-blocking calls and wakeable waits in between; woken after part of it came, the call
- * returns that much (as a signal would make it). 1 when done (*out is the result), 0 when this
- * does not apply (not a stream socket, MSG_PEEK, too many iovecs). */
-static int recv_waitall(const struct rd *a, ssize_t *out)
-{
-    int type = 0;
-    socklen_t tl = sizeof type;
-    if ((a->flags & MSG_PEEK) ||
-        getsockopt(a->fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM)
-        return 0;
-    struct iovec one, local[64], *iov = local;
-    struct msghdr m;
-    memset(&m, 0, sizeof m);
-    if (a->kind == RD_RECVMSG) {
-        m = *a->msg;
-        if (m.msg_iovlen > 64)
+    if (fd >= 0) {
+        int e = errno;
+        struct pollfd p = {fd, events, 0};
+        int would = poll(&p, 1, 0) == 0 && !nonblocking(fd);
+        errno = e;
+        if (!would)
             return 0;
-        if (m.msg_iovlen)
-            memcpy(local, a->msg->msg_iov, sizeof *local * m.msg_iovlen);
-    } else {
-        one.iov_base = a->buf;
-        one.iov_len = a->n;
-        iov = &one;
-        m.msg_iovlen = 1;
-        if (a->kind == RD_RECVFROM && a->addr && a->alen) {
-            m.msg_name = a->addr;
-            m.msg_namelen = *a->alen;
-        }
     }
-    m.msg_iov = iov;
-    int saved = errno, flags = (a->flags & ~MSG_WAITALL) | MSG_DONTWAIT;
-    size_t got = 0, ctl = 0;
-    socklen_t namelen = m.msg_namelen;
-    long long deadline = -1;
-    int checked = 0, timed = 0;
-    for (;;) {
-        ssize_t r = recvmsg(a->fd, &m, flags);
-        if (r > 0) {
-            if (!got) {
-                ctl = m.msg_controllen;
-                namelen = m.msg_namelen;
-            }
-            got += (size_t)r;
-            size_t k = (size_t)r;
-            while (m.msg_iovlen > 0 && k >= m.msg_iov[0].iov_len) {
-                k -= m.msg_iov[0].iov_len;
-                m.msg_iov++;
-                m.msg_iovlen--;
-            }
-            if (m.msg_iovlen > 0) {
-                m.msg_iov[0].iov_base = (char *)m.msg_iov[0].iov_base + k;
-                m.msg_iov[0].iov_len -= k;
-            }
-            m.msg_control = NULL; /* ancillary data came with the first bytes */
-            m.msg_controllen = 0;
-            if (m.msg_iovlen == 0)
-                break;
-            continue;
-        }
-        if (r == 0)
-            break; /* end of stream */
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            if (got)
-                break;
-            *out = -1;
-            return 1;
-        }
-        if (!checked) {
-            checked = 1;
-            if (nonblocking(a->fd)) {
-                if (got)
-                    break;
-                *out = -1;
-                return 1;
-            }
-            timed = sock_timeout(a->fd, SO_RCVTIMEO, &deadline) == 1;
-        }
-        int w = wait_fd(a->fd, POLLIN, deadline, got == 0);
-        if (w == W_READY)
-            continue;
-        if (w == W_EINTR && !got && !timed && restart_after_signal())
-            continue;
-        if (got)
-            break;
-        if (w == W_TIMEOUT)
-            errno = EAGAIN;
-        else if (w == W_EINTR)
-            errno = EINTR;
-        *out = -1; /* also W_UNWIND and W_ERROR */
-        return 1;
-    }
-    if (a->kind == RD_RECVMSG) {
-        a->msg->msg_flags = m.msg_flags;
-        a->msg->msg_controllen = ctl;
-        a->msg->msg_namelen = namelen;
-    } else if (a->kind == RD_RECVFROM && a->addr && a->alen) {
-        *a->alen = namelen;
-    }
-    errno = saved;
-    *out = (ssize_t)got;
+    us_rt_blocking_enter();
     return 1;
 }
 
-/* A read-like call that may block until `fd` is readable. */
-static ssize_t rd_engine(const struct rd *a)
+/* Before the call. PRE_CALL: make it, the thread is marked (`*mark`: and counts as blocked);
+ * PRE_RANG: marked, but a round rang already: do not make the call, leave and handle the poke;
+ * PRE_PLAIN: make it unmarked and return its result (a handler's call inside another call).
+ * Without an update pending: a few TLS accesses, one locked store, one load. */
+static inline int call_enter(int *mark, int fd, short events)
 {
-    int fd = a->fd, saved = errno;
-    int sock_op = a->kind == RD_RECV || a->kind == RD_RECVFROM || a->kind == RD_RECVMSG;
-    if (sock_op && (a->flags & MSG_DONTWAIT))
-        return rd_call(a, 0);
-    ssize_t all;
-    if (sock_op && (a->flags & MSG_WAITALL) && recv_waitall(a, &all))
-        return all;
-    /* MSG_WAITALL: a non-blocking attempt would return part of the data. */
-    int try_nowait = a->kind != RD_ACCEPT && !(sock_op && (a->flags & MSG_WAITALL)) &&
-                     !(fdflags(fd) & F_NOTSOCK);
-    if (try_nowait) {
-        ssize_t r = rd_call(a, 1);
-        if (r >= 0) {
-            errno = saved;
-            return r;
-        }
-        if (errno == ENOTSOCK && !sock_op)
-            fdflag_set(fd, F_NOTSOCK);
-        else if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return r;
+    *mark = 0;
+    if (__builtin_expect(!us_w_armed, 0))
+        arm();
+    uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+    if (__builtin_expect(__atomic_load_n(&us_w_state, __ATOMIC_RELAXED) != ST_IDLE, 0)) {
+        if (frame < us_w_call_frame)
+            return PRE_PLAIN;
+        call_abandoned();
     }
-    if (!try_nowait || (fdflags(fd) & F_NOTSOCK)) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, 0) != 0) {
-            errno = saved;
-            return rd_call(a, 0); /* ready, or a bad descriptor: the call tells */
-        }
+    us_w_call_frame = frame;
+    if (__builtin_expect(__us_pending, 0))
+        *mark = pending_mark(fd, events); /* before the state: no poke interrupts the lock */
+    us_w_poked = 0;
+    __atomic_store_n(&us_w_state, ST_CALL, __ATOMIC_SEQ_CST);
+    /* After the store: either the ringer sees ST_CALL, or this sees the round (seq_cst on both
+     * sides: the ringer stores the round, then reads the state). */
+    if (__builtin_expect(__atomic_load_n(&__us_pending, __ATOMIC_SEQ_CST), 0)) {
+        uint64_t gen;
+        if (us_rt_round_state(&gen) == 1)
+            return PRE_RANG;
     }
-    /* It would block. */
-    if (nonblocking(fd)) {
-        if (try_nowait && !(fdflags(fd) & F_NOTSOCK)) {
-            errno = EAGAIN; /* what the non-blocking attempt said: the call would say it too */
-            return -1;
-        }
-        return rd_call(a, 0);
-    }
-    long long deadline = -1;
-    int t = sock_timeout(fd, SO_RCVTIMEO, &deadline); /* accept's timeout too */
-    int sock = t >= 0, timed = t == 1;
-    for (;;) {
-        switch (wait_fd(fd, POLLIN, deadline, 1)) {
-        case W_READY: {
-            int nw = sock && a->kind != RD_ACCEPT && !(a->flags & MSG_WAITALL);
-            ssize_t r = rd_call(a, nw);
-            if (r >= 0) {
-                errno = saved;
-                return r;
-            }
-            if (nw && (errno == EAGAIN || errno == EWOULDBLOCK))
-                continue; /* another reader took the data */
-            return r;
-        }
-        case W_TIMEOUT:
-            errno = EAGAIN;
-            return -1;
-        case W_UNWIND:
-            return -1;
-        case W_EINTR:
-            if (timed || !restart_after_signal()) {
-                errno = EINTR;
-                return -1;
-            }
-            continue;
-        default:
-            errno = saved;
-            return rd_call(a, 0);
-        }
-    }
+    return PRE_CALL;
 }
+
+/* ST_POKED at the leave: the poke is on its way (sent, or about to be), delivered at the latest
+ * when a syscall returns; unless this thread blocks the signal (the program blocked it after
+ * `arm`): then it is taken here, and the next call unblocks it again. */
+static __attribute__((noinline)) void leave_poked(void)
+{
+    int e = errno;
+    sigset_t one;
+    poke_set(&one);
+    struct timespec zero = {0, 0};
+    for (;;) {
+        unsigned st = ST_CALL;
+        if (__atomic_compare_exchange_n(&us_w_state, &st, ST_IDLE, 0, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_RELAXED) ||
+            st == ST_IDLE)
+            break;
+        if (sigtimedwait(&one, NULL, &zero) == poke_sig) {
+            /* Taken, not delivered: it interrupted nothing (us_w_poked stays as it is). */
+            __atomic_store_n(&us_w_state, ST_IDLE, __ATOMIC_SEQ_CST);
+            sigset_t cur;
+            if (pthread_sigmask(SIG_BLOCK, NULL, &cur) == 0 && sigismember(&cur, poke_sig))
+                us_w_armed = 0;
+            break;
+        }
+        sched_yield();
+    }
+    errno = e;
+}
+
+/* After the call: the thread is unmarked (no poke in flight); returns whether a poke was
+ * delivered during the call. */
+static inline int call_leave(int mark)
+{
+    unsigned st = ST_CALL;
+    if (__builtin_expect(!__atomic_compare_exchange_n(&us_w_state, &st, ST_IDLE, 0,
+                                                      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED),
+                         0) &&
+        st == ST_POKED)
+        leave_poked(); /* (ST_IDLE: a handler's wrapper took the call for abandoned) */
+    if (__builtin_expect(mark, 0)) {
+        int e = errno;
+        us_rt_blocking_leave();
+        errno = e;
+    }
+    return us_w_poked;
+}
+
+/* The call failed with EINTR because of the poke, or was not made because a round rang: 1 to
+ * unwind now (`__us_unwinding` is set), 0 to make the call again (the round is over, or this
+ * thread may not unwind now: it declines the round, which pokes it no more). */
+static __attribute__((noinline)) int poked_unwinds(void)
+{
+    uint64_t gen;
+    if (us_rt_round_state(&gen) == 1) {
+        if (us_rt_wrapper_unwind())
+            return 1;
+        us_rt_decline(gen);
+    }
+    return 0;
+}
+
+/* The body of a wrapper whose call (`call`, of type T, -1 on failure; it waits for `events` on
+ * `fd`, see `pending_mark`) the poke interrupts: the call itself, once; EINTR that the poke
+ * caused unwinds or makes the call again; every other result, EINTR from the program's own
+ * signals included, is returned as it is. A signal that comes with the poke in the same call is
+ * not told apart from it. */
+#define POKEABLE(T, call, fd, events)                                                         \
+    do {                                                                                      \
+        int saved_ = errno;                                                                   \
+        for (;;) {                                                                            \
+            int mark_, pre_ = call_enter(&mark_, fd, events);                                 \
+            if (__builtin_expect(pre_ == PRE_PLAIN, 0))                                       \
+                return call;                                                                  \
+            T r_ = -1;                                                                        \
+            int e_ = EINTR;                                                                   \
+            if (__builtin_expect(pre_ == PRE_CALL, 1)) {                                      \
+                r_ = call;                                                                    \
+                e_ = errno;                                                                   \
+            }                                                                                 \
+            int ours_ = call_leave(mark_);                                                    \
+            int done_ = pre_ == PRE_CALL && (r_ != -1 || e_ != EINTR || !ours_);              \
+            if (__builtin_expect(done_, 1)) {                                                 \
+                errno = r_ == -1 ? e_ : saved_;                                               \
+                return r_;                                                                    \
+            }                                                                                 \
+            if (poked_unwinds())                                                              \
+                return -1;                                                                    \
+        }                                                                                     \
+    } while (0)
+
+/* ----- descriptors: reads, writes, accept ----------------------------------------------------- */
 
 extern __typeof__(read) __us_w_read;
 ssize_t __us_w_read(int fd, void *buf, size_t n)
@@ -621,19 +640,17 @@ ssize_t __us_w_read(int fd, void *buf, size_t n)
         return read(fd, buf, n);
     if (entry_unwinds(K_NONE))
         return -1;
-    struct rd a = {.kind = RD_READ, .fd = fd, .buf = buf, .n = n};
-    return rd_engine(&a);
+    POKEABLE(ssize_t, read(fd, buf, n), fd, POLLIN);
 }
 
 extern __typeof__(readv) __us_w_readv;
 ssize_t __us_w_readv(int fd, const struct iovec *iov, int cnt)
 {
-    if (!registered() || cnt <= 0 || cnt > IOV_MAX)
+    if (!registered())
         return readv(fd, iov, cnt);
     if (entry_unwinds(K_NONE))
         return -1;
-    struct rd a = {.kind = RD_READV, .fd = fd, .iov = iov, .iovcnt = cnt};
-    return rd_engine(&a);
+    POKEABLE(ssize_t, readv(fd, iov, cnt), fd, POLLIN);
 }
 
 extern __typeof__(recv) __us_w_recv;
@@ -643,8 +660,7 @@ ssize_t __us_w_recv(int fd, void *buf, size_t n, int flags)
         return recv(fd, buf, n, flags);
     if (entry_unwinds(K_NONE))
         return -1;
-    struct rd a = {.kind = RD_RECV, .fd = fd, .buf = buf, .n = n, .flags = flags};
-    return rd_engine(&a);
+    POKEABLE(ssize_t, recv(fd, buf, n, flags), fd, flags & MSG_DONTWAIT ? 0 : POLLIN);
 }
 
 extern __typeof__(recvfrom) __us_w_recvfrom;
@@ -655,9 +671,8 @@ ssize_t __us_w_recvfrom(int fd, void *restrict buf, size_t n, int flags,
         return recvfrom(fd, buf, n, flags, addr, alen);
     if (entry_unwinds(K_NONE))
         return -1;
-    struct rd a = {.kind = RD_RECVFROM, .fd = fd, .buf = buf, .n = n, .flags = flags,
-                   .addr = addr, .alen = alen};
-    return rd_engine(&a);
+    POKEABLE(ssize_t, recvfrom(fd, buf, n, flags, addr, alen), fd,
+             flags & MSG_DONTWAIT ? 0 : POLLIN);
 }
 
 extern __typeof__(recvmsg) __us_w_recvmsg;
@@ -667,8 +682,7 @@ ssize_t __us_w_recvmsg(int fd, struct msghdr *msg, int flags)
         return recvmsg(fd, msg, flags);
     if (entry_unwinds(K_NONE))
         return -1;
-    struct rd a = {.kind = RD_RECVMSG, .fd = fd, .msg = msg, .flags = flags};
-    return rd_engine(&a);
+    POKEABLE(ssize_t, recvmsg(fd, msg, flags), fd, flags & MSG_DONTWAIT ? 0 : POLLIN);
 }
 
 extern __typeof__(accept4) __us_w_accept4;
@@ -678,8 +692,7 @@ int __us_w_accept4(int fd, struct sockaddr *restrict addr, socklen_t *restrict a
         return accept4(fd, addr, alen, flags);
     if (entry_unwinds(K_NONE))
         return -1;
-    struct rd a = {.kind = RD_ACCEPT, .fd = fd, .addr = addr, .alen = alen, .flags = flags};
-    return (int)rd_engine(&a);
+    POKEABLE(int, accept4(fd, addr, alen, flags), fd, POLLIN);
 }
 
 extern __typeof__(accept) __us_w_accept;
@@ -689,8 +702,7 @@ int __us_w_accept(int fd, struct sockaddr *restrict addr, socklen_t *restrict al
         return accept(fd, addr, alen);
     if (entry_unwinds(K_NONE))
         return -1;
-    struct rd a = {.kind = RD_ACCEPT, .fd = fd, .addr = addr, .alen = alen, .flags = 0};
-    return (int)rd_engine(&a);
+    POKEABLE(int, accept(fd, addr, alen), fd, POLLIN);
 }
 
 extern __typeof__(connect) __us_w_connect;
@@ -701,248 +713,56 @@ int __us_w_connect(int fd, const struct sockaddr *addr, socklen_t alen)
     return connect(fd, addr, alen);
 }
 
-/* ----- writes ------------------------------------------------------------------------------ */
-
-enum { WR_WRITE, WR_WRITEV, WR_SEND, WR_SENDTO, WR_SENDMSG };
-
-struct wr {
-    int kind, fd, flags;
-    struct iovec *iov; /* a private copy, advanced as data goes out */
-    int iovcnt;
-    const struct sockaddr *addr;
-    socklen_t alen;
-    struct msghdr msg; /* WR_SENDMSG: the user's, with our iov */
-};
-
-static ssize_t wr_call(struct wr *a, int nowait)
-{
-    int f = a->flags | (nowait ? MSG_DONTWAIT : 0);
-    switch (a->kind) {
-    case WR_WRITE:
-    case WR_WRITEV:
-        return nowait ? pwritev2(a->fd, a->iov, a->iovcnt, -1, RWF_NOWAIT)
-                      : writev(a->fd, a->iov, a->iovcnt);
-    case WR_SEND:
-        return send(a->fd, a->iov[0].iov_base, a->iov[0].iov_len, f);
-    case WR_SENDTO:
-        return sendto(a->fd, a->iov[0].iov_base, a->iov[0].iov_len, f, a->addr, a->alen);
-    default:
-        a->msg.msg_iov = a->iov;
-        a->msg.msg_iovlen = (size_t)a->iovcnt;
-        return sendmsg(a->fd, &a->msg, f);
-    }
-}
-
-/* Consumes `n` bytes from the front of the iovec; returns whether any are left. */
-static int wr_advance(struct wr *a, size_t n)
-{
-    while (a->iovcnt > 0 && n >= a->iov[0].iov_len) {
-        n -= a->iov[0].iov_len;
-        a->iov++;
-        a->iovcnt--;
-    }
-    if (a->iovcnt > 0) {
-        a->iov[0].iov_base = (char *)a->iov[0].iov_base + n;
-        a->iov[0].iov_len -= n;
-    }
-    while (a->iovcnt > 0 && a->iov[0].iov_len == 0) {
-        a->iov++;
-        a->iovcnt--;
-    }
-    if (n) {
-        /* Ancillary data went with the first bytes. */
-        a->msg.msg_control = NULL;
-        a->msg.msg_controllen = 0;
-    }
-    return a->iovcnt > 0;
-}
-
-/* A write-like call: all of the data, as a blocking call would write it, unless woken after
- * part of it went out (then that short count). */
-static ssize_t wr_engine(struct wr *a)
-{
-    int fd = a->fd, saved = errno;
-    int generic = a->kind == WR_WRITE || a->kind == WR_WRITEV;
-    size_t done = 0;
-    int checked = 0, timed = 0;
-    /* 1: the descriptor just polled writable; 2: and a non-blocking attempt still said EAGAIN
-     * (a regular file under RWF_NOWAIT): make the plain call. */
-    int ready = 0;
-    long long deadline = -1;
-    if (!wr_advance(a, 0))
-        return wr_call(a, 0); /* nothing to write: the call itself (it may report an error) */
-    for (;;) {
-        ssize_t r;
-        if (generic && ready == 2) {
-            r = wr_call(a, 0);
-        } else if (!generic || !(fdflags(fd) & F_NONOWAIT)) {
-            r = wr_call(a, 1);
-            if (r < 0 && generic && (errno == EOPNOTSUPP || errno == EINVAL)) {
-                fdflag_set(fd, F_NONOWAIT);
-                continue;
-            }
-        } else {
-            struct pollfd p = {fd, POLLOUT, 0};
-            if (ready || poll(&p, 1, 0) != 0) {
-                r = wr_call(a, 0);
-            } else {
-                r = -1;
-                errno = EAGAIN;
-            }
-        }
-        if (r > 0) {
-            done += (size_t)r;
-            ready = 0;
-            if (!wr_advance(a, (size_t)r)) {
-                errno = saved;
-                return (ssize_t)done;
-            }
-            continue;
-        }
-        if (r == 0) {
-            errno = saved;
-            return (ssize_t)done;
-        }
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            if (done) {
-                errno = saved;
-                return (ssize_t)done;
-            }
-            return -1;
-        }
-        if (ready == 1 && generic) {
-            ready = 2;
-            continue;
-        }
-        /* It would block. */
-        if (!checked) {
-            checked = 1;
-            if (nonblocking(fd)) {
-                if (done) {
-                    errno = saved;
-                    return (ssize_t)done;
-                }
-                errno = EAGAIN;
-                return -1;
-            }
-            timed = sock_timeout(fd, SO_SNDTIMEO, &deadline) == 1;
-        }
-        switch (wait_fd(fd, POLLOUT, deadline, done == 0)) {
-        case W_READY:
-            ready = 1;
-            continue;
-        case W_BELL:
-            errno = saved;
-            return (ssize_t)done;
-        case W_TIMEOUT:
-            if (done) {
-                errno = saved;
-                return (ssize_t)done;
-            }
-            errno = EAGAIN;
-            return -1;
-        case W_UNWIND:
-            return -1;
-        case W_EINTR:
-            if (done) {
-                errno = saved;
-                return (ssize_t)done;
-            }
-            if (timed || !restart_after_signal()) {
-                errno = EINTR;
-                return -1;
-            }
-            continue;
-        default:
-            r = wr_call(a, 0);
-            if (r < 0)
-                return done ? (ssize_t)done : -1;
-            return (ssize_t)done + r;
-        }
-    }
-}
-
 extern __typeof__(write) __us_w_write;
 ssize_t __us_w_write(int fd, const void *buf, size_t n)
 {
-    if (!registered() || n == 0)
+    if (!registered())
         return write(fd, buf, n);
     if (entry_unwinds(K_NONE))
         return -1;
-    struct iovec v = {(void *)buf, n};
-    struct wr a = {.kind = WR_WRITE, .fd = fd, .iov = &v, .iovcnt = 1};
-    return wr_engine(&a);
+    POKEABLE(ssize_t, write(fd, buf, n), fd, POLLOUT);
 }
 
 extern __typeof__(writev) __us_w_writev;
 ssize_t __us_w_writev(int fd, const struct iovec *iov, int cnt)
 {
-    if (!registered() || cnt <= 0 || cnt > IOV_MAX)
+    if (!registered())
         return writev(fd, iov, cnt);
     if (entry_unwinds(K_NONE))
         return -1;
-    struct iovec local[64], *copy = local;
-    if (cnt > 64 && !(copy = malloc(sizeof *copy * (size_t)cnt)))
-        return writev(fd, iov, cnt);
-    memcpy(copy, iov, sizeof *copy * (size_t)cnt);
-    struct wr a = {.kind = WR_WRITEV, .fd = fd, .iov = copy, .iovcnt = cnt};
-    ssize_t r = wr_engine(&a);
-    if (copy != local) {
-        int e = errno;
-        free(copy);
-        errno = e;
-    }
-    return r;
+    POKEABLE(ssize_t, writev(fd, iov, cnt), fd, POLLOUT);
 }
 
 extern __typeof__(send) __us_w_send;
 ssize_t __us_w_send(int fd, const void *buf, size_t n, int flags)
 {
-    if (!registered() || (flags & MSG_DONTWAIT) || n == 0)
+    if (!registered())
         return send(fd, buf, n, flags);
     if (entry_unwinds(K_NONE))
         return -1;
-    struct iovec v = {(void *)buf, n};
-    struct wr a = {.kind = WR_SEND, .fd = fd, .flags = flags, .iov = &v, .iovcnt = 1};
-    return wr_engine(&a);
+    POKEABLE(ssize_t, send(fd, buf, n, flags), fd, flags & MSG_DONTWAIT ? 0 : POLLOUT);
 }
 
 extern __typeof__(sendto) __us_w_sendto;
 ssize_t __us_w_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr,
                       socklen_t alen)
 {
-    if (!registered() || (flags & MSG_DONTWAIT) || n == 0)
+    if (!registered())
         return sendto(fd, buf, n, flags, addr, alen);
     if (entry_unwinds(K_NONE))
         return -1;
-    struct iovec v = {(void *)buf, n};
-    struct wr a = {.kind = WR_SENDTO, .fd = fd, .flags = flags, .iov = &v, .iovcnt = 1,
-                   .addr = addr, .alen = alen};
-    return wr_engine(&a);
+    POKEABLE(ssize_t, sendto(fd, buf, n, flags, addr, alen), fd,
+             flags & MSG_DONTWAIT ? 0 : POLLOUT);
 }
 
 extern __typeof__(sendmsg) __us_w_sendmsg;
 ssize_t __us_w_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-    if (!registered() || (flags & MSG_DONTWAIT) || !msg || msg->msg_iovlen > IOV_MAX)
+    if (!registered())
         return sendmsg(fd, msg, flags);
     if (entry_unwinds(K_NONE))
         return -1;
-    int cnt = (int)msg->msg_iovlen;
-    struct iovec local[64], *copy = local;
-    if (cnt > 64 && !(copy = malloc(sizeof *copy * (size_t)cnt)))
-        return sendmsg(fd, msg, flags);
-    if (cnt)
-        memcpy(copy, msg->msg_iov, sizeof *copy * (size_t)cnt);
-    struct wr a = {.kind = WR_SENDMSG, .fd = fd, .flags = flags, .iov = copy, .iovcnt = cnt,
-                   .msg = *msg};
-    ssize_t r = wr_engine(&a);
-    if (copy != local) {
-        int e = errno;
-        free(copy);
-        errno = e;
-    }
-    return r;
+    POKEABLE(ssize_t, sendmsg(fd, msg, flags), fd, flags & MSG_DONTWAIT ? 0 : POLLOUT);
 }
 
 extern __typeof__(sendfile) __us_w_sendfile;
@@ -952,28 +772,7 @@ ssize_t __us_w_sendfile(int out, int in, off_t *off, size_t count)
         return sendfile(out, in, off, count);
     if (entry_unwinds(K_NONE))
         return -1;
-    struct pollfd p = {out, POLLOUT, 0};
-    if (poll(&p, 1, 0) != 0 || nonblocking(out))
-        return sendfile(out, in, off, count);
-    long long deadline = -1;
-    int timed = sock_timeout(out, SO_SNDTIMEO, &deadline) == 1;
-    for (;;) {
-        switch (wait_fd(out, POLLOUT, deadline, 1)) {
-        case W_TIMEOUT:
-            errno = EAGAIN;
-            return -1;
-        case W_UNWIND:
-            return -1;
-        case W_EINTR:
-            if (timed || !restart_after_signal()) {
-                errno = EINTR;
-                return -1;
-            }
-            continue;
-        default:
-            return sendfile(out, in, off, count);
-        }
-    }
+    POKEABLE(ssize_t, sendfile(out, in, off, count), out, POLLOUT);
 }
 
 /* ----- multiplexers ------------------------------------------------------------------------ */
@@ -1743,27 +1542,7 @@ int __us_w_pthread_cond_timedwait(pthread_cond_t *restrict c, pthread_mutex_t *r
     return cond_common(c, m, abst);
 }
 
-/* ----- calls only a signal interrupts: the poke ---------------------------------------------- */
-
-static pthread_once_t us_w_poke_once = PTHREAD_ONCE_INIT;
-
-static void poke_handler(int sig)
-{
-    (void)sig;
-    us_w_poked = 1;
-}
-
-static void poke_install(void)
-{
-    int sig = us_rt_poke_signal();
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = poke_handler;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: the interrupted call fails with EINTR */
-    sigaction(sig, &sa, NULL);
-    poke_sig = sig;
-}
+/* ----- semaphores and children: the poke too ------------------------------------------------- */
 
 enum { PK_SEM, PK_SEMT, PK_WAITPID };
 
@@ -1787,53 +1566,23 @@ static long pk_call(const struct pk *p)
     }
 }
 
-/* The call, woken by the poke: the user's EINTR is returned, ours retries unless the thread
- * unwinds. The poke signal is unblocked during the call (a program may block every signal in
- * its workers), and no poke is left in flight when this returns. */
+static long pk_pokeable(const struct pk *p) { POKEABLE(long, pk_call(p), -1, POLLIN); }
+
+/* The call, woken by the poke. These calls are rare and already known to block (their
+ * non-blocking attempt failed): the poke is unblocked for the call itself too, whatever the
+ * program did to the mask since `arm`. */
 static long poke_engine(const struct pk *p)
 {
-    pthread_once(&us_w_poke_once, poke_install);
-    int saved = errno;
+    if (!us_w_armed)
+        arm();
     sigset_t one, old;
-    sigemptyset(&one);
-    sigaddset(&one, poke_sig);
-    for (;;) {
-        pthread_sigmask(SIG_UNBLOCK, &one, &old);
-        us_w_poked = 0;
-        uint64_t before = us_rt_poke_enter();
-        uint64_t gen;
-        long r;
-        int e;
-        if (__us_pending && us_rt_round_state(&gen) == 1) {
-            r = -1; /* a round rang before we registered */
-            e = EINTR;
-            us_w_poked = 1;
-        } else {
-            int mark = blocked_enter();
-            r = pk_call(p);
-            e = errno;
-            blocked_leave(mark);
-        }
-        uint64_t sent = us_rt_poke_leave(before);
-        while (sent && !us_w_poked)
-            sched_yield(); /* delivered at the latest when this syscall returns */
-        int ours = us_w_poked;
-        us_w_poked = 0;
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (r != -1 || e != EINTR) {
-            errno = r == -1 ? e : saved;
-            return r;
-        }
-        if (!ours) {
-            errno = EINTR;
-            return -1;
-        }
-        if (us_rt_round_state(&gen) == 1) {
-            if (us_rt_wrapper_unwind())
-                return -1;
-            us_rt_decline(gen);
-        }
-    }
+    poke_set(&one);
+    pthread_sigmask(SIG_UNBLOCK, &one, &old);
+    long r = pk_pokeable(p);
+    int e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = e;
+    return r;
 }
 
 extern __typeof__(sem_wait) __us_w_sem_wait;

@@ -21,18 +21,29 @@
 //! - **Condition variables**: each thread has a slot (`Slot`) where `pthread_cond_wait`'s
 //!   wrapper registers the condition it waits on; `ring` and `re_ring` broadcast every
 //!   registered one (spurious wake-ups are legal).
-//! - **The poke**: `sem_wait`, `sem_timedwait`, `waitpid` and `wait` cannot be polled, so
-//!   `ring`/`re_ring` send a runtime-owned real-time signal (`UPSTARE_POKE_SIGNAL`, default
-//!   `SIGRTMAX - 2`) to every thread inside one; its handler (in wrap.c, installed without
-//!   `SA_RESTART`) makes the call fail with `EINTR` and marks the thread as poked.
+//! - **The poke**: descriptor calls (`read`, `recv`, `accept`, `write`, ...), `sem_wait`,
+//!   `sem_timedwait`, `waitpid` and `wait` are made directly, and `ring`/`re_ring` send a
+//!   runtime-owned real-time signal (`UPSTARE_POKE_SIGNAL`, default `SIGRTMAX - 2`) to every
+//!   thread inside one; its handler (in wrap.c, installed without `SA_RESTART`) makes the call
+//!   fail with `EINTR` and marks the thread as poked. Whether a thread is inside such a call is
+//!   its *state word*, a thread-local of wrap.c (`us_w_state`) that the slot points to, so that
+//!   entering and leaving a call costs the thread two atomic instructions and no call into Rust:
+//!   `IDLE -> CALL` (the thread, entering), `CALL -> POKED` (the ringer, before `pthread_kill`),
+//!   `POKED -> CALL` (the handler: delivered; `re_ring` may poke again, for a poke that landed
+//!   just before the syscall started), `CALL -> IDLE` (the thread, leaving; from `POKED` it
+//!   waits for the handler first). So at most one poke is in flight per thread, and none once
+//!   it has left its call.
 //! - **Joins**: a registry of created threads keyed by `pthread_t`; `pthread_join`'s wrapper
 //!   waits on a condition variable until the target has ended (`on_thread_exit`) or a round
 //!   rings, then makes the real call.
 //!
-//! A slot's condition and poke flag are read by the ringer while their thread may be leaving
-//! the call: the ringer marks the slot busy, then reads; the thread clears, then waits until
-//! the slot is not busy (sequentially consistent on both sides), so a condition is never
-//! broadcast and a thread never signalled after its call returned and its memory may be gone.
+//! A slot's condition is read by the ringer while its thread may be leaving the wait: the
+//! ringer marks the slot busy, then reads; the thread clears, then waits until the slot is not
+//! busy (sequentially consistent on both sides), so a condition is never broadcast after its
+//! wait returned and its memory may be gone. The state word needs no such care: only the ringer
+//! moves it out of `CALL`, and the thread does not leave its call before it is back; the word
+//! itself lives as long as the thread, which removes its slot (under the registry's lock, which
+//! the ringer holds while it looks) before its thread-locals are freed.
 //!
 //! Held locks: the policy "no thread unwinds while holding a mutex or rwlock it acquired
 //! through instrumented code" is counted in wrap.c (`us_w_locks_held`);
@@ -43,7 +54,7 @@
 
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use crate::thread::{current, guard};
@@ -53,6 +64,11 @@ extern "C" {
     fn us_w_locks_held() -> c_int;
     /// Makes wrap.c forget the doorbell it cached (in the child of fork).
     fn us_w_fork_child();
+    /// The calling thread's state word in wrap.c (see the module documentation).
+    fn us_w_state_word() -> *mut u32;
+    /// The poke signal when pokes may be sent now (wrap.c's handler is in place), else 0.
+    #[cfg_attr(test, allow(dead_code))]
+    fn us_w_poke_ready() -> c_int;
     /// The runtime's answer to "may this thread unwind now?" (abi.rs); sets `__us_unwinding`.
     fn us_rt_wrapper_unwind() -> c_int;
     /// Not in the libc crate.
@@ -127,20 +143,39 @@ static END: Mutex<(u64, c_int)> = Mutex::new((0, -1));
 
 // ----- per-thread slots ---------------------------------------------------------------------
 
+/// Values of a thread's state word (wrap.c's `ST_*`; 0 is outside any pokeable call): inside
+/// one, poked (the signal sent or about to be, not delivered yet).
+const ST_CALL: u32 = 1;
+const ST_POKED: u32 = 2;
+
 /// What the ringer needs to know about one thread; see the module documentation.
 struct Slot {
     thread: libc::pthread_t,
+    /// The thread's state word (wrap.c's `us_w_state`).
+    state: *const AtomicU32,
     /// The condition variable the thread waits on in `pthread_cond_wait`, or null.
     cond: AtomicPtr<libc::pthread_cond_t>,
-    /// Inside a call the poke interrupts (`sem_wait`, `waitpid`, ...).
-    poke_in_call: AtomicBool,
-    /// Pokes sent to this thread, ever.
-    pokes_sent: AtomicU64,
     /// Ringers currently looking at this slot.
     busy: AtomicU32,
     /// The generation of the round this thread declined (it may not unwind in it): it is not
     /// woken again in that round.
     declined: AtomicU64,
+}
+
+// SAFETY: `state` points to a thread-local of the slot's thread that outlives the slot's
+// registration (see the module documentation) and is only accessed atomically; the rest is
+// atomics and a thread id.
+unsafe impl Send for Slot {}
+// SAFETY: as above.
+unsafe impl Sync for Slot {}
+
+impl Slot {
+    /// The thread's state word. Valid while the slot is registered or the caller is its thread.
+    fn state(&self) -> &AtomicU32 {
+        // SAFETY: see the `Send` impl; a u32 that C accesses with `__atomic` builtins has the
+        // layout of an AtomicU32.
+        unsafe { &*self.state }
+    }
 }
 
 static SLOTS: Mutex<Vec<Arc<Slot>>> = Mutex::new(Vec::new());
@@ -160,9 +195,9 @@ thread_local! {
         let s = Arc::new(Slot {
             // SAFETY: pthread_self has no preconditions.
             thread: unsafe { libc::pthread_self() },
+            // SAFETY: returns the address of the calling thread's own thread-local.
+            state: unsafe { us_w_state_word() } as *const AtomicU32,
             cond: AtomicPtr::new(std::ptr::null_mut()),
-            poke_in_call: AtomicBool::new(false),
-            pokes_sent: AtomicU64::new(0),
             busy: AtomicU32::new(0),
             declined: AtomicU64::new(0),
         });
@@ -183,9 +218,22 @@ fn wait_not_busy(s: &Slot) {
     }
 }
 
+/// The signal to poke with now, or 0 (see `us_w_poke_ready`).
+#[cfg(not(test))]
+fn poke_ready() -> c_int {
+    // SAFETY: reads and may restore the poke's disposition; no memory preconditions.
+    unsafe { us_w_poke_ready() }
+}
+
+/// The unit tests install a handler of their own.
+#[cfg(test)]
+fn poke_ready() -> c_int {
+    poke_signal()
+}
+
 /// Wakes every registered waiter that has not declined round `gen`.
 fn wake_slots(gen: u64) {
-    let sig = poke_signal();
+    let sig = poke_ready();
     let slots = lock(&SLOTS);
     for s in slots.iter() {
         s.busy.fetch_add(1, Ordering::SeqCst);
@@ -197,11 +245,18 @@ fn wake_slots(gen: u64) {
                 // the condition variable is alive; broadcasting may only cause spurious wake-ups.
                 unsafe { libc::pthread_cond_broadcast(c) };
             }
-            if s.poke_in_call.load(Ordering::SeqCst) {
-                s.pokes_sent.fetch_add(1, Ordering::SeqCst);
-                // SAFETY: the thread is alive: it clears `poke_in_call` and waits for `busy`
-                // to drop before it can leave its call, let alone exit.
-                unsafe { libc::pthread_kill(s.thread, sig) };
+            // A thread whose previous poke is not delivered yet (POKED) gets no second one.
+            if sig != 0
+                && s.state()
+                    .compare_exchange(ST_CALL, ST_POKED, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            {
+                // SAFETY: the thread is alive: it does not leave its call (let alone exit)
+                // before the poke has been delivered and its state is back to CALL.
+                if unsafe { libc::pthread_kill(s.thread, sig) } != 0 {
+                    // Not sent (the queue of real-time signals is full): nothing in flight.
+                    s.state().store(ST_CALL, Ordering::SeqCst);
+                }
             }
         }
         s.busy.fetch_sub(1, Ordering::SeqCst);
@@ -426,31 +481,12 @@ pub extern "C" fn us_rt_poke_signal() -> c_int {
     guard(poke_signal)
 }
 
-/// The calling thread enters a call that a poke interrupts. Returns the number of pokes sent
-/// to it so far, for `us_rt_poke_leave`.
+/// Makes the calling thread's slot (once per thread, before its first pokeable call), so
+/// that the ringer finds its state word.
 #[no_mangle]
-pub extern "C" fn us_rt_poke_enter() -> u64 {
+pub extern "C" fn us_rt_slot_init() {
     guard(|| {
-        with_slot(|s| {
-            s.poke_in_call.store(true, Ordering::SeqCst);
-            s.pokes_sent.load(Ordering::SeqCst)
-        })
-        .unwrap_or(0)
-    })
-}
-
-/// The call returned: no more pokes. Returns how many were sent since `us_rt_poke_enter`
-/// returned `before` (the caller waits until it has seen one arrive, so that none is left in
-/// flight to interrupt a later call).
-#[no_mangle]
-pub extern "C" fn us_rt_poke_leave(before: u64) -> u64 {
-    guard(|| {
-        with_slot(|s| {
-            s.poke_in_call.store(false, Ordering::SeqCst);
-            wait_not_busy(s);
-            s.pokes_sent.load(Ordering::SeqCst) - before
-        })
-        .unwrap_or(0)
+        with_slot(|_| ());
     })
 }
 
@@ -634,5 +670,79 @@ mod tests {
         }
         t.join().unwrap();
         drop(pair);
+    }
+
+    #[test]
+    fn ring_pokes_threads_inside_calls_only() {
+        let _serial = lock(&SERIAL);
+        static HANDLED: AtomicU32 = AtomicU32::new(0);
+        extern "C" fn on_poke(_: c_int) {
+            HANDLED.fetch_add(1, Ordering::SeqCst);
+            // What wrap.c's handler does: delivered, back to CALL.
+            // SAFETY: the calling thread's own state word.
+            let st = unsafe { &*(us_w_state_word() as *const AtomicU32) };
+            let _ = st.compare_exchange(ST_POKED, ST_CALL, Ordering::SeqCst, Ordering::SeqCst);
+        }
+        // SAFETY: installs, without SA_RESTART, a handler that only touches atomics.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_poke as extern "C" fn(c_int) as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(poke_signal(), &sa, std::ptr::null_mut());
+        }
+        // Two threads blocked in read, each on its own pipe; only one says it is in a call.
+        let reader = |in_call: bool| {
+            let mut p = [0 as c_int; 2];
+            // SAFETY: a valid out-array of two descriptors.
+            assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
+            let r = p[0];
+            let t = std::thread::spawn(move || {
+                us_rt_slot_init();
+                // SAFETY: the calling thread's own state word.
+                let st = unsafe { &*(us_w_state_word() as *const AtomicU32) };
+                if in_call {
+                    st.store(ST_CALL, Ordering::SeqCst);
+                }
+                let mut b = 0u8;
+                // SAFETY: reads one byte into a live u8.
+                let n = unsafe { libc::read(r, &mut b as *mut u8 as *mut c_void, 1) };
+                let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+                // Leaving: a poke in flight is delivered first.
+                while in_call
+                    && st
+                        .compare_exchange(ST_CALL, 0, Ordering::SeqCst, Ordering::SeqCst)
+                        .is_err()
+                {
+                    std::thread::yield_now();
+                }
+                (n, e)
+            });
+            (t, p)
+        };
+        let (poked, p1) = reader(true);
+        let (idle, p2) = reader(false);
+        // The reader may mark itself after a ring: re_ring repeats it, as coord does.
+        while !poked.is_finished() {
+            ring();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            re_ring();
+            silence();
+        }
+        assert_eq!(poked.join().unwrap(), (-1, libc::EINTR));
+        assert!(HANDLED.load(Ordering::SeqCst) >= 1);
+        assert!(
+            !idle.is_finished(),
+            "a thread outside any call was interrupted"
+        );
+        // SAFETY: writes one byte from a live buffer to our pipe.
+        assert_eq!(
+            unsafe { libc::write(p2[1], b"x".as_ptr() as *const c_void, 1) },
+            1
+        );
+        assert_eq!(idle.join().unwrap(), (1, 0));
+        for fd in p1.into_iter().chain(p2) {
+            // SAFETY: our descriptors.
+            unsafe { libc::close(fd) };
+        }
     }
 }

@@ -1,7 +1,8 @@
 /* The blocking calls upstare-cc routes to the runtime's wrappers behave exactly as libc's when
  * no update is pending: results, errno, EINTR from the program's own signals (with and without
- * SA_RESTART), O_NONBLOCK, socket and call timeouts, short and long writes, condition variables,
- * semaphores, child processes, stdio. The output is compared with the gcc build's. */
+ * SA_RESTART, on socket timeouts, MSG_WAITALL, accept, a full pipe), O_NONBLOCK, socket and call
+ * timeouts, short and long writes, condition variables, semaphores, child processes, stdio. The
+ * output is compared with the gcc build's. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -299,6 +300,69 @@ static void sockets(void)
     close(l);
 }
 
+/* Signals of the program interrupting calls the wrappers make directly (the kernel decides):
+ * a socket timeout is never restarted, a call without SA_RESTART fails with EINTR, MSG_WAITALL
+ * returns what came before the signal, a blocked write that wrote nothing fails with EINTR. */
+static void interrupted(void)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    if (bind(l, (struct sockaddr *)&a, sizeof a) != 0 || listen(l, 4) != 0 ||
+        getsockname(l, (struct sockaddr *)&a, &al) != 0)
+        abort();
+    handle(SIGUSR1, 0);
+    struct later k = {20, L_KILL1, 0, pthread_self(), NULL, NULL};
+    pthread_t t = after(&k);
+    errno = 0;
+    int s = accept(l, NULL, NULL);
+    printf("accept signal: %d %s\n", s, errno == EINTR ? "EINTR" : strerror(errno));
+    pthread_join(t, NULL);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(c, (struct sockaddr *)&a, sizeof a) != 0)
+        abort();
+    s = accept(l, NULL, NULL);
+    handle(SIGUSR1, 1);
+    struct timeval tv = {2, 0};
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    t = after(&k);
+    char buf[16];
+    errno = 0;
+    ssize_t n = recv(s, buf, sizeof buf, 0);
+    printf("recv timeout restart signal: %zd %s\n", n, errno == EINTR ? "EINTR" : strerror(errno));
+    pthread_join(t, NULL);
+    struct timeval none = {0, 0};
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+    handle(SIGUSR1, 0);
+    if (send(c, "12345", 5, 0) != 5)
+        abort();
+    t = after(&k);
+    n = recv(s, buf, 10, MSG_WAITALL);
+    printf("recv waitall signal: %zd %.5s\n", n, buf);
+    pthread_join(t, NULL);
+    int p[2];
+    if (pipe(p) != 0)
+        abort();
+    fcntl(p[1], F_SETFL, O_NONBLOCK);
+    static char fill[1 << 16];
+    while (write(p[1], fill, sizeof fill) > 0) {
+    }
+    fcntl(p[1], F_SETFL, 0);
+    t = after(&k);
+    errno = 0;
+    n = write(p[1], fill, 10);
+    printf("write full signal: %zd %s\n", n, errno == EINTR ? "EINTR" : strerror(errno));
+    pthread_join(t, NULL);
+    close(p[0]);
+    close(p[1]);
+    close(s);
+    close(c);
+    close(l);
+}
+
 static void multiplexers(void)
 {
     int p[2];
@@ -570,6 +634,7 @@ int main(void)
     reads();
     writes();
     sockets();
+    interrupted();
     multiplexers();
     sleeps();
     sync_calls();
