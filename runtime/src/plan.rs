@@ -211,7 +211,11 @@ impl Plan {
             }
         }
         // A global a rule moves (`global a -> b`) is found at b by pointers to it.
-        for g in plan.globals.iter().filter(|g| g.rule.is_some() && g.old_addr != 0) {
+        for g in plan
+            .globals
+            .iter()
+            .filter(|g| g.rule.is_some() && g.old_addr != 0)
+        {
             if let Some(m) = plan.reloc.moved.iter_mut().find(|m| m.start == g.old_addr) {
                 if m.to.is_none() {
                     m.to = Some((g.new_addr, false));
