@@ -131,6 +131,12 @@ fn print_report(r: &Report) {
         "  threads {}, frames {}, globals {}, bytes {}",
         r.threads, r.frames, r.globals, r.bytes
     );
+    if r.heap_objects > 0 || r.heap_patched > 0 {
+        println!(
+            "  heap: {} objects migrated ({} bytes), {} pointers in kept objects rewritten",
+            r.heap_objects, r.heap_bytes, r.heap_patched
+        );
+    }
     for n in &r.notes {
         println!("  note: {n}");
     }

@@ -951,6 +951,64 @@ fn local_type<'p>(p: &'p Point, l: &'p Local) -> &'p str {
     text
 }
 
+/// How an object of the old record type `a` becomes one of the new record type `b` (which may
+/// have another name: a spec's `type A -> B`): fields by name, new fields zero. The default of
+/// a heap object's migration. With `lenient`, a field without an automatic conversion becomes
+/// zero instead of failing the whole record (a spec's type rule then sets it: the checker
+/// makes sure it has one).
+pub fn record_conv(
+    old: &Module,
+    a: TypeId,
+    new: &Module,
+    b: TypeId,
+    lenient: bool,
+) -> Result<Conv, String> {
+    let o = Val::new(old, None, &old.types[a].name, Some(old.types[a].size));
+    let n = Val::new(new, None, &new.types[b].name, Some(new.types[b].size));
+    match record(&o, a, &n, b, 0) {
+        Ok(c) => Ok(c),
+        Err(_) if lenient => Ok(lenient_record(&o, a, &n, b)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Field by field by name where a field converts automatically, zero elsewhere.
+fn lenient_record(o: &Val, a: TypeId, n: &Val, b: TypeId) -> Conv {
+    let (ot, nt) = (&o.m.types[a], &n.m.types[b]);
+    let entry_same = ot.size == nt.size && ot.fields == nt.fields;
+    let mut fields = Vec::new();
+    for nf in &nt.fields {
+        let Some((noff, nsize)) = byte_field(nf) else {
+            continue;
+        };
+        let of = ot.fields.iter().find(|of| of.name == nf.name);
+        let conv = of.and_then(|of| {
+            let (ooff, osize) = byte_field(of)?;
+            field_conv(o, of, osize, n, nf, nsize, entry_same, 1)
+                .ok()
+                .map(|c| (ooff, c))
+        });
+        match conv {
+            Some((ooff, c)) => fields.push((noff, Some(ooff), c)),
+            None => fields.push((noff, None, Conv::Zero { bytes: nsize })),
+        }
+    }
+    Conv::Struct {
+        new_size: nt.size,
+        fields,
+    }
+}
+
+/// How a value of the old type `old_ty` becomes one of the new type `new_ty` (type texts as the
+/// metadata writes them, resolved in each module): the automatic default.
+pub fn value_conv(old: &Module, old_ty: &str, new: &Module, new_ty: &str) -> Result<Conv, String> {
+    convert(
+        &Val::new(old, None, old_ty, None),
+        &Val::new(new, None, new_ty, None),
+        0,
+    )
+}
+
 /// How an old point's record becomes the new point's: locals by name.
 /// How a record saved at `op` (old version) becomes a record of `np` (new version), locals by
 /// name: the automatic default of a frame, also when a spec moves the frame to another

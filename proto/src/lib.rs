@@ -85,6 +85,14 @@ pub struct Report {
     pub frames: u64,
     pub globals: u64,
     pub bytes: u64,
+    /// Heap objects migrated to a new type, and the bytes of their new blocks.
+    #[serde(default)]
+    pub heap_objects: u64,
+    #[serde(default)]
+    pub heap_bytes: u64,
+    /// Old heap objects that stayed and had pointers rewritten at commit.
+    #[serde(default)]
+    pub heap_patched: u64,
     /// Automatic defaults applied and other remarks (new globals initialised, fields dropped).
     pub notes: Vec<String>,
 }

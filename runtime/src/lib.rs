@@ -14,6 +14,7 @@ mod abi;
 mod blocking;
 mod control;
 mod coord;
+mod heap;
 mod plan;
 mod records;
 mod side;

@@ -19,7 +19,10 @@ use std::time::Duration;
 use upstare_proto::{Failure, Report, Response, SpecSource, Status, ThreadStatus};
 
 use crate::coord::{self, now_ns, QuiesceError};
-use crate::plan::{Plan, RelocRef};
+use std::cell::RefCell;
+
+use crate::heap::{Heap, HeapRelocate, Origin};
+use crate::plan::{Plan, RelocRef, Relocator};
 use crate::records::RecordStack;
 use crate::thread::{self, ThreadCtx};
 use crate::version::{self, Version};
@@ -71,10 +74,14 @@ pub fn run(module: Option<&str>, spec: Option<SpecSource>, deadline_ms: u64) -> 
         report.module = n.path.clone();
     }
     let mut rules = None;
+    let mut checked = None;
     if let Some(s) = &spec {
         let target = new.as_ref().unwrap_or(&*cur);
         match prepare_spec(s, &cur, target, &mut report) {
-            Ok(r) => rules = r,
+            Ok((r, c)) => {
+                rules = Some(r);
+                checked = Some(c);
+            }
             Err(reasons) => {
                 if let Some(n) = new {
                     version::discard(n);
@@ -128,16 +135,38 @@ pub fn run(module: Option<&str>, spec: Option<SpecSource>, deadline_ms: u64) -> 
     // 3. Transform (every registered thread is parked).
     let t_transform = now_ns();
     let allocs = std::cell::RefCell::new(Vec::new());
+    let no_layouts = Vec::new();
+    let layouts = checked.as_ref().map_or(&no_layouts, |c| &c.layouts);
+    let heap_on = checked
+        .as_ref()
+        .and_then(|c| c.options.heap)
+        .is_none_or(|m| m == upstare_dsl::checked::HeapMode::Traverse);
+    let heap = std::cell::RefCell::new(match (&new, heap_on) {
+        (Some(n), true) => Some(Heap::new(&cur.meta, &n.meta, layouts, rules.as_ref())),
+        _ => None,
+    });
     let staged = upstare_jit::guard_scope(|| {
         thread::with_registered(|ctxs| {
-            transform(ctxs, &cur, new.as_ref(), &mut plan, rules.as_ref(), &allocs)
+            transform(
+                ctxs,
+                &cur,
+                new.as_ref(),
+                &mut plan,
+                rules.as_ref(),
+                &allocs,
+                &heap,
+            )
         })
     });
     let staged = match staged {
         Ok(s) => s,
         Err(reasons) => {
             report.transform_us = us(now_ns() - t_transform);
-            for p in allocs.take() {
+            if let Some(h) = heap.take() {
+                h.abort();
+            }
+            drop(heap);
+            for (p, _) in allocs.take() {
                 // SAFETY: allocated by the rules' `alloc` below and referenced only by the new
                 // state, which is being discarded.
                 unsafe { libc::free(p as *mut libc::c_void) };
@@ -158,6 +187,19 @@ pub fn run(module: Option<&str>, spec: Option<SpecSource>, deadline_ms: u64) -> 
     let frames_seen = staged.where_.clone();
 
     // 4. Commit.
+    let mut garbage = None;
+    if let Some(h) = heap.take() {
+        let (objects, bytes) = h.counts();
+        report.heap_objects = objects;
+        report.heap_bytes = bytes;
+        report.heap_patched = staged.patches.len() as u64;
+        garbage = Some(h.commit(&staged.patches));
+    }
+    drop(heap);
+    for &(p, n) in allocs.borrow().iter() {
+        // Memory the rules allocated now belongs to the program's heap.
+        crate::heap::track::adopt(p, n);
+    }
     thread::with_registered(|ctxs| {
         for (ctx, st) in ctxs.iter_mut().zip(staged.threads) {
             if let Some(recs) = st.records {
@@ -176,6 +218,11 @@ pub fn run(module: Option<&str>, spec: Option<SpecSource>, deadline_ms: u64) -> 
     coord::release();
     let times = coord::wait_finished();
     fill_times(&mut report, &times);
+    // Old heap objects that migrated are unreachable from the new state: freed while the
+    // program runs again, outside the pause.
+    if let Some(g) = garbage {
+        g.free();
+    }
     *LAST.lock().unwrap_or_else(|e| e.into_inner()) = Some((report.clone(), frames_seen));
     Response::Updated { report }
 }
@@ -188,7 +235,7 @@ fn prepare_spec(
     old: &Version,
     new: &Version,
     report: &mut Report,
-) -> Result<Option<upstare_jit::Compiled>, Vec<String>> {
+) -> Result<(upstare_jit::Compiled, upstare_dsl::checked::Spec), Vec<String>> {
     let lines = |diags: &[upstare_dsl::Diagnostic]| -> Vec<String> {
         upstare_dsl::render(diags, &s.text, &s.path, false)
             .lines()
@@ -207,7 +254,7 @@ fn prepare_spec(
                     .map(str::to_string)
                     .collect::<Vec<_>>()
             })?;
-    Ok(Some(compiled))
+    Ok((compiled, spec))
 }
 
 /// Where the JIT finds the globals and functions of both versions.
@@ -400,6 +447,8 @@ struct StagedThread {
 
 struct Staged {
     threads: Vec<StagedThread>,
+    /// Pointer slots of kept heap objects and boxes to rewrite at commit.
+    patches: Vec<(usize, u64)>,
     frames: u64,
     globals: u64,
     bytes: u64,
@@ -440,15 +489,27 @@ fn frame_place(v: &Version, pid: upstare_meta::PointId) -> String {
 
 /// Step 3: builds every thread's new records and the new globals. Writes only memory of the
 /// new version and fresh records, so an abort only has to drop what it returns.
-fn transform(
+#[allow(clippy::too_many_arguments)]
+fn transform<'h>(
     ctxs: &mut [&mut ThreadCtx],
-    cur: &Version,
+    cur: &'h Version,
     new: Option<&Version>,
     plan: &mut Plan,
     rules: Option<&upstare_jit::Compiled>,
-    allocs: &std::cell::RefCell<Vec<*mut u8>>,
+    allocs: &RefCell<Vec<(*mut u8, usize)>>,
+    heap: &RefCell<Option<Heap<'h>>>,
 ) -> Result<Staged, Vec<String>> {
     let mut errors = Vec::new();
+    // Heap roots first: every new address must be known before anything is converted.
+    if let Some(h) = heap.borrow_mut().as_mut() {
+        heap_roots(h, ctxs, cur);
+        h.discover();
+        h.allocate();
+        h.check_untyped(&|o| describe_origin(cur, o));
+        if !h.errors.is_empty() {
+            return Err(std::mem::take(&mut h.errors));
+        }
+    }
     let reloc = &plan.reloc;
     // What JIT code may call back into while the rules run.
     let mut services = upstare_jit::Services::new(
@@ -458,20 +519,25 @@ fn transform(
             if p.is_null() {
                 return Err(format!("out of memory allocating {n} bytes"));
             }
-            allocs.borrow_mut().push(p);
+            allocs.borrow_mut().push((p, n.max(1) as usize));
             Ok(p)
         },
         |m| {
-            if m.old_size.is_some() && m.old_size == m.new_size && m.old_ty == m.new_ty {
+            match heap.borrow_mut().as_mut() {
+            Some(h) => h.migrate(m).map(|p| p as *mut u8),
+            None if m.old_size.is_some() && m.old_size == m.new_size && m.old_ty == m.new_ty => {
                 Ok(m.ptr as *mut u8)
-            } else {
-                Err(format!(
-                    "migrating heap objects of a changed type ({} -> {}) is not supported yet",
-                    m.old_ty, m.new_ty
-                ))
             }
+            None => Err(format!(
+                "heap objects of {} are not migrated (`option heap = none;` or an update to the same version)",
+                m.old_ty
+            )),
+        }
         },
-        |p| reloc.relocate(p as u64).map(|v| v as usize),
+        |p| match heap.borrow().as_ref() {
+            Some(h) => h.map(reloc, p as u64).map(|v| v as usize),
+            None => reloc.relocate(p as u64).map(|v| v as usize),
+        },
         |p| match reloc.new_function_of(p) {
             Some(Some(n)) => Ok(n),
             Some(None) => Err("the function was removed by the new version".to_string()),
@@ -490,6 +556,7 @@ fn transform(
     }
     let mut staged = Staged {
         threads: Vec::new(),
+        patches: Vec::new(),
         frames: 0,
         globals: 0,
         bytes: 0,
@@ -584,14 +651,18 @@ fn transform(
             // SAFETY: `out` is a fresh zeroed record body of `size` bytes.
             let out = unsafe { std::slice::from_raw_parts_mut(out_ptr, size) };
             if let Some(conv) = &step.conv {
-                if let Err(e) = upstare_meta::transfer::apply(conv, body, out, &mut RelocRef(reloc))
-                {
+                let h = heap.borrow();
+                if let Err(e) = apply_conv(conv, body, out, reloc, h.as_ref()) {
                     errors.push(format!("thread {}: frame {}: {e}", ctx.tid, place()));
                 }
                 // Compiler temporaries are typed `__typeof__(expr)`, which the metadata cannot
                 // always resolve (the callee of an indirect call, spilled): a word that is
-                // exactly an old function's entry is a function pointer whatever its type.
+                // exactly an old function's entry is a function pointer whatever its type, and
+                // one that is exactly a migrated heap block is a pointer to it.
                 reloc.relocate_function_words(out);
+                if let Some(h) = h.as_ref() {
+                    h.relocate_block_words(out);
+                }
             }
             if step.rule {
                 if let Some(rule) = rules.and_then(|r| r.frame_rule(pid)) {
@@ -618,7 +689,11 @@ fn transform(
                 )),
                 None => {}
             }
-            match reloc.relocate(arg as u64) {
+            let mapped = match heap.borrow().as_ref() {
+                Some(h) => h.map(reloc, arg as u64),
+                None => reloc.relocate(arg as u64),
+            };
+            match mapped {
                 Ok(a) => arg = a as usize,
                 Err(e) => errors.push(format!("thread {}: start argument: {e}", ctx.tid)),
             }
@@ -641,8 +716,7 @@ fn transform(
                 )
             };
             if let Some(conv) = &g.conv {
-                if let Err(e) = upstare_meta::transfer::apply(conv, old, out, &mut RelocRef(reloc))
-                {
+                if let Err(e) = apply_conv(conv, old, out, reloc, heap.borrow().as_ref()) {
                     errors.push(format!("global `{}`: {e}", g.key));
                     continue;
                 }
@@ -671,9 +745,139 @@ fn transform(
         }
     }
     if errors.is_empty() {
+        if let Err(e) = convert_heap(heap, reloc, &mut services) {
+            errors.push(e);
+        }
+    }
+    if errors.is_empty() {
+        if let Some(h) = heap.borrow_mut().as_mut() {
+            match h.patches(reloc) {
+                Ok(p) => staged.patches = p,
+                Err(e) => errors.push(format!("a kept heap object: {e}")),
+            }
+        }
+    }
+    if errors.is_empty() {
         Ok(staged)
     } else {
         Err(errors)
+    }
+}
+
+/// Runs a conversion plan with pointers mapped through the heap migration (when there is one)
+/// and the plan's relocator.
+fn apply_conv(
+    conv: &upstare_meta::Conv,
+    old: &[u8],
+    out: &mut [u8],
+    reloc: &Relocator,
+    heap: Option<&Heap>,
+) -> Result<(), String> {
+    match heap {
+        Some(heap) => {
+            upstare_meta::transfer::apply(conv, old, out, &mut HeapRelocate { heap, reloc })
+        }
+        None => upstare_meta::transfer::apply(conv, old, out, &mut RelocRef(reloc)),
+    }
+}
+
+/// Fills every migrated heap object: the automatic default, then its type rule over the
+/// whole block. Rules may migrate more objects, which join the queue.
+fn convert_heap(
+    heap: &RefCell<Option<Heap>>,
+    reloc: &Relocator,
+    services: &mut upstare_jit::Services,
+) -> Result<(), String> {
+    loop {
+        let job = match heap.borrow_mut().as_mut() {
+            Some(h) => h.next_job(),
+            None => return Ok(()),
+        };
+        let Some(job) = job else { return Ok(()) };
+        {
+            let h = heap.borrow();
+            let h = h.as_ref().expect("checked above");
+            h.convert_default(&job, reloc)?;
+        }
+        if let Some(rule) = job.rule {
+            // SAFETY: `count` old objects of the rule's old type, `old_size` apart, and their
+            // new blocks, `new_size` apart, as a type rule expects.
+            let r = unsafe {
+                rule.run_many(
+                    job.old as *const u8,
+                    job.old_size as usize,
+                    job.new as *mut u8,
+                    job.new_size as usize,
+                    job.count as usize,
+                    services,
+                )
+            };
+            if let Err((i, e)) = r {
+                let name = heap.borrow().as_ref().map(|h| h.type_name(job.ty));
+                return Err(format!(
+                    "heap object {i} of the block at {:#x} (`{}`): {e}",
+                    job.old,
+                    name.unwrap_or_default()
+                ));
+            }
+        }
+    }
+}
+
+/// The heap traversal's roots: old globals and static locals, every frame record's locals,
+/// the boxes of address-taken locals, thread start arguments.
+fn heap_roots(h: &mut Heap, ctxs: &[&mut ThreadCtx], cur: &Version) {
+    for (gid, g) in cur.meta.globals.iter() {
+        let Some(&addr) = cur.addrs.globals.get(&g.key) else {
+            continue;
+        };
+        if !h.root_hinted_global(addr, gid) {
+            h.root_value(addr, &g.ty, g.size, Origin::Global(gid));
+        }
+    }
+    for ctx in ctxs {
+        for (fd, point, body) in ctx.records.iter() {
+            let Some(fid) = cur.function_of_descriptor(fd as usize) else {
+                continue;
+            };
+            let Some(&pid) = cur.meta.functions[fid].points.get(point as usize) else {
+                continue;
+            };
+            for (i, l) in cur.meta.points[pid].locals.iter().enumerate() {
+                let (off, size) = (l.offset as usize, l.size as usize);
+                if off + size.max(8) > body.len() {
+                    continue;
+                }
+                let at = body.as_ptr() as usize + off;
+                let origin = Origin::Local(pid, i as u32);
+                if l.flags.boxed {
+                    // SAFETY: a boxed local's slot holds its box pointer.
+                    let b = unsafe { (at as *const usize).read_unaligned() };
+                    if b != 0 {
+                        h.root_box(b, &l.ty, origin);
+                    }
+                } else {
+                    h.root_value(at, &l.ty, l.size, origin);
+                }
+            }
+        }
+        h.root_untyped(ctx.arg);
+    }
+}
+
+/// Where a pointer the heap traversal could not type was found, in words.
+fn describe_origin(v: &Version, o: (Origin, Option<String>)) -> String {
+    match o {
+        (Origin::Global(g), _) => format!("global `{}`", v.meta.globals[g].key),
+        (Origin::Local(p, i), _) => {
+            let pt = &v.meta.points[p];
+            format!(
+                "local `{}` of `{}` ({}:{})",
+                pt.locals[i as usize].name, v.meta.functions[pt.function].name, pt.file, pt.line
+            )
+        }
+        (Origin::Field(_, off), Some(t)) => format!("a heap object of `{t}` (offset {off})"),
+        _ => "a thread's start argument".into(),
     }
 }
 

@@ -203,6 +203,15 @@ impl UnitFacts {
             .filter(|_| !self.defined.contains(name) && self.system_declared.contains(name))
     }
 
+    /// The allocation tracking wrapper that references to `name` go to (alloc.rs): only for a
+    /// name that a system header declares and this unit does not define.
+    pub fn alloc_rename(&self, name: &str) -> Option<String> {
+        if self.defined.contains(name) || !self.system_declared.contains(name) {
+            return None;
+        }
+        super::alloc::wrapper_of(name)
+    }
+
     /// Whether the function defined here under `name` needs update points at all.
     pub fn instrumented(&self, name: &str) -> bool {
         self.may_unwind.contains(name)

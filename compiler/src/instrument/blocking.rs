@@ -29,6 +29,7 @@ use std::collections::HashSet;
 use lang_c::ast::*;
 use lang_c::span::{Node, Span};
 
+use super::alloc;
 use super::walk::walk_stmt_exprs;
 
 /// Blocking functions: a call may unwind, and goes to `__us_w_NAME`.
@@ -136,12 +137,14 @@ pub fn wrapper(name: &str, route: Route, point: bool) -> Option<String> {
 
 /// Declarations of the wrappers that `text` calls and that are not in `declared` yet (which
 /// they are added to), on one line, so that inserting them moves no line.
+/// The allocation wrappers (`__us_a_NAME`, alloc.rs) are declared the same way, with the
+/// attributes gcc knows the originals by.
 pub fn declarations(text: &str, declared: &mut HashSet<String>) -> String {
     let mut out = String::new();
     let bytes = text.as_bytes();
     let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let mut from = 0;
-    while let Some(i) = text[from..].find("__us_w") {
+    while let Some(i) = text[from..].find("__us_") {
         let at = from + i;
         let mut end = at;
         while end < bytes.len() && ident(bytes[end]) {
@@ -152,6 +155,13 @@ pub fn declarations(text: &str, declared: &mut HashSet<String>) -> String {
             continue;
         }
         let w = &text[at..end];
+        if let Some(name) = w.strip_prefix(alloc::PREFIX) {
+            if alloc::wrapper_of(name).is_some() && declared.insert(w.to_string()) {
+                let attrs = alloc::attributes(name);
+                out.push_str(&format!("extern __typeof__({name}) {w}{attrs}; "));
+            }
+            continue;
+        }
         let name = w
             .strip_prefix("__us_wn_")
             .or_else(|| w.strip_prefix("__us_w_"));
@@ -164,34 +174,47 @@ pub fn declarations(text: &str, declared: &mut HashSet<String>) -> String {
     out
 }
 
-/// In a function printed as written (not instrumented, or variadic): the callee identifiers to
+/// In a function printed as written (not instrumented, or variadic): the identifiers to
 /// replace, as (span, wrapper). Only lock calls are routed there (counting; a blocking call
-/// there cannot be a call point). A name declared anywhere in the function is left alone.
+/// there cannot be a call point), and every reference to an allocation function goes to its
+/// tracking wrapper (`renamed`, alloc.rs). A name declared anywhere in the function is left
+/// alone.
 pub fn verbatim_routes(
     def: &Node<FunctionDefinition>,
     routable: &dyn Fn(&str) -> Option<Route>,
+    renamed: &dyn Fn(&str) -> Option<String>,
 ) -> Vec<(Span, String)> {
     let mut shadowed = HashSet::new();
     let mut calls: Vec<(Span, String)> = Vec::new();
+    let mut idents: Vec<(Span, String)> = Vec::new();
     collect_decls(&def.node.statement, &mut shadowed);
     for p in super::analysis::params_of(&def.node.declarator.node) {
         shadowed.insert(p);
     }
-    walk_stmt_exprs(&def.node.statement, &mut |x| {
-        if let Expression::Call(c) = &x.node {
+    walk_stmt_exprs(&def.node.statement, &mut |x| match &x.node {
+        Expression::Call(c) => {
             if let Expression::Identifier(id) = &c.node.callee.node {
                 calls.push((id.span, id.node.name.clone()));
             }
         }
+        Expression::Identifier(id) => idents.push((x.span, id.node.name.clone())),
+        _ => {}
     });
-    calls
+    let mut out: Vec<(Span, String)> = calls
         .into_iter()
         .filter(|(_, n)| !shadowed.contains(n))
         .filter_map(|(span, n)| {
             let route = routable(&n)?;
             wrapper(&n, route, false).map(|w| (span, w))
         })
-        .collect()
+        .collect();
+    out.extend(
+        idents
+            .into_iter()
+            .filter(|(_, n)| !shadowed.contains(n))
+            .filter_map(|(span, n)| renamed(&n).map(|w| (span, w))),
+    );
+    out
 }
 
 /// Names declared in a function body (any scope).

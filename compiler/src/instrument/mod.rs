@@ -12,6 +12,7 @@
 //! recreate); it is placed in the section `upstare_pinned` and never inlined, so that the
 //! runtime sees its frame and refuses to unwind through it.
 
+mod alloc;
 mod analysis;
 mod blocking;
 mod counted;
@@ -101,7 +102,8 @@ pub fn instrument(
             ));
         }
         // Lock calls in a function printed as written still go to the runtime (blocking.rs).
-        let routes = blocking::verbatim_routes(def, &|n| facts.route(n));
+        let routes =
+            blocking::verbatim_routes(def, &|n| facts.route(n), &|n| facts.alloc_rename(n));
         if is_variadic(&def.node.declarator.node) {
             if facts.instrumented(&name) {
                 let body = blocking::splice(preprocessed, ext.span.start, ext.span.end, &routes);

@@ -181,7 +181,10 @@ impl FnRewriter<'_> {
             Some(v) if v.boxed => format!("(*{})", v.c),
             Some(v) => v.c.clone(),
             None if name == "main" => "__us_main".to_string(),
-            None => name.to_string(),
+            None => self
+                .facts
+                .alloc_rename(name)
+                .unwrap_or_else(|| name.to_string()),
         }
     }
 

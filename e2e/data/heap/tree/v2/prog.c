@@ -1,0 +1,135 @@
+/* heap/tree, version 2: the node gains `height` between its key and its children. After the
+ * update from version 1, `check` must find the same 1000 keys in order, every child's `parent`
+ * pointing back at it, the root's parent null, `height` zero, and main's local `lowest` at the
+ * leftmost node. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N 1000
+#define FNV0 0xcbf29ce484222325UL
+
+struct tnode {
+    long key;
+    int height;
+    struct tnode *left;
+    struct tnode *right;
+    struct tnode *parent;
+};
+
+struct tnode *root;
+
+static unsigned long fnv(unsigned long h, unsigned long v)
+{
+    for (int i = 0; i < 8; i++) {
+        h ^= (v >> (8 * i)) & 0xff;
+        h *= 0x100000001b3UL;
+    }
+    return h;
+}
+
+static void insert(long key)
+{
+    struct tnode *n = malloc(sizeof *n);
+    if (!n)
+        exit(2);
+    n->key = key;
+    n->height = 0;
+    n->left = n->right = n->parent = NULL;
+    struct tnode **link = &root, *parent = NULL;
+    while (*link) {
+        parent = *link;
+        link = key < parent->key ? &parent->left : &parent->right;
+    }
+    n->parent = parent;
+    *link = n;
+}
+
+/* The walk's state, so that the recursion stays small. */
+struct walk {
+    long n, keys, prev, heights;
+    int depth, maxdepth;
+    unsigned long h, bytes;
+    const char *bad;
+};
+
+static void walk(struct tnode *t, struct walk *w)
+{
+    if (!t)
+        return;
+    if (++w->depth > w->maxdepth)
+        w->maxdepth = w->depth;
+    if (w->depth > N) {
+        w->bad = "depth";
+        return;
+    }
+    if (!w->bad && t->left && t->left->parent != t)
+        w->bad = "left->parent";
+    if (!w->bad && t->right && t->right->parent != t)
+        w->bad = "right->parent";
+    if (!w->bad && t->height != 0)
+        w->bad = "height";
+    w->heights += t->height;
+    walk(t->left, w);
+    if (!w->bad && t->key <= w->prev)
+        w->bad = "order";
+    w->prev = t->key;
+    w->keys += t->key;
+    w->h = fnv(w->h, t->key);
+    const unsigned char *p = (const unsigned char *)t;
+    for (unsigned long k = 0; k < sizeof *t; k++) {
+        w->bytes ^= p[k];
+        w->bytes *= 0x100000001b3UL;
+    }
+    w->n++;
+    walk(t->right, w);
+    w->depth--;
+}
+
+static void check(struct tnode *lowest)
+{
+    struct walk w = {0, 0, -1, 0, 0, 0, FNV0, FNV0, NULL};
+    walk(root, &w);
+    if (!w.bad && root && root->parent != NULL)
+        w.bad = "root->parent";
+    if (!w.bad && (lowest->left != NULL || lowest->key != 1))
+        w.bad = "lowest";
+    for (struct tnode *t = lowest; !w.bad && t != root; t = t->parent)
+        if (!t->parent || t->parent->left != t)
+            w.bad = "lowest path";
+    printf("v2 tree n=%ld keys=%ld depth=%d heights=%ld digest=%016lx %s%s\n", w.n, w.keys,
+           w.maxdepth, w.heights, w.h, w.bad ? "BAD " : "ok", w.bad ? w.bad : "");
+}
+
+static long release(struct tnode *t)
+{
+    if (!t)
+        return 0;
+    long n = 1 + release(t->left) + release(t->right);
+    free(t);
+    return n;
+}
+
+int main(void)
+{
+    char line[64];
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (long i = 0; i < N; i++)
+        insert(3 * ((389 * i) % N) + 1);
+    struct tnode *lowest = root;
+    while (lowest->left)
+        lowest = lowest->left;
+    struct walk w = {0, 0, -1, 0, 0, 0, FNV0, FNV0, NULL};
+    walk(root, &w);
+    printf("ready\n");
+    printf("v2 fnv=%016lx\n", w.bytes);
+    while (fgets(line, sizeof line, stdin) != NULL) {
+        if (strncmp(line, "check", 5) == 0)
+            check(lowest);
+        else if (strncmp(line, "quit", 4) == 0)
+            break;
+    }
+    printf("v2 freed %ld\n", release(root));
+    root = NULL;
+    return 0;
+}

@@ -1,0 +1,94 @@
+//! A map from heap addresses (16-byte granules) to small numbers, for the length of one update:
+//! which block of the traversal starts at an address.
+//!
+//! A hash map would do, but its lookups jump around memory: one cache miss each, several per
+//! migrated object. This table is direct-mapped instead (a `u32` per granule, in lazily mapped
+//! 1 GiB regions of address space), so it keeps the heap's own locality: objects allocated one
+//! after another, as most linked structures are, have their entries side by side. Only the
+//! pages where blocks start are ever touched; dropping the table unmaps everything.
+
+const GRANULE_SHIFT: u32 = 4;
+const REGION_SHIFT: u32 = 30;
+const REGIONS: usize = 1 << (47 - REGION_SHIFT);
+const ENTRIES: usize = 1 << (REGION_SHIFT - GRANULE_SHIFT);
+
+pub struct GranuleMap {
+    regions: Vec<*mut u32>,
+}
+
+impl GranuleMap {
+    pub fn new() -> GranuleMap {
+        GranuleMap {
+            regions: vec![std::ptr::null_mut(); REGIONS],
+        }
+    }
+
+    /// The value at the granule of `p` (0 when never set).
+    #[inline]
+    pub fn get(&self, p: usize) -> u32 {
+        let r = p >> REGION_SHIFT;
+        match self.regions.get(r) {
+            Some(&base) if !base.is_null() => {
+                let g = (p & ((1 << REGION_SHIFT) - 1)) >> GRANULE_SHIFT;
+                // SAFETY: `base` maps ENTRIES entries; g < ENTRIES.
+                unsafe { *base.add(g) }
+            }
+            _ => 0,
+        }
+    }
+
+    /// Sets the value at the granule of `p`; false when no memory could be mapped for it.
+    pub fn set(&mut self, p: usize, v: u32) -> bool {
+        let r = p >> REGION_SHIFT;
+        let Some(slot) = self.regions.get_mut(r) else {
+            return false;
+        };
+        if slot.is_null() {
+            // SAFETY: an anonymous private mapping, zero until written, unmapped in drop.
+            let m = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    ENTRIES * 4,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                    -1,
+                    0,
+                )
+            };
+            if m == libc::MAP_FAILED {
+                return false;
+            }
+            *slot = m as *mut u32;
+        }
+        let g = (p & ((1 << REGION_SHIFT) - 1)) >> GRANULE_SHIFT;
+        // SAFETY: as in `get`.
+        unsafe { *slot.add(g) = v };
+        true
+    }
+}
+
+impl Drop for GranuleMap {
+    fn drop(&mut self) {
+        for &base in &self.regions {
+            if !base.is_null() {
+                // SAFETY: mapped by `set` with this size, no reference outlives the map.
+                unsafe { libc::munmap(base as *mut libc::c_void, ENTRIES * 4) };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn set_and_get() {
+        let mut m = super::GranuleMap::new();
+        let v = vec![0u8; 64];
+        let p = v.as_ptr() as usize & !15;
+        assert_eq!(m.get(p), 0);
+        assert!(m.set(p, 7));
+        assert_eq!(m.get(p), 7);
+        assert_eq!(m.get(p + 15), 7);
+        assert_eq!(m.get(p + 16), 0);
+    }
+}

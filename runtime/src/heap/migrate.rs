@@ -1,0 +1,955 @@
+//! The heap migration of one update: find every heap object the program can reach, give the
+//! ones of changed types a new object of the new type, and redirect every pointer.
+//!
+//! Phases, all while every thread is parked (update.rs drives them):
+//! 1. **Roots** (`root_*`): the old globals and static locals, every frame record's locals
+//!    and the boxes of address-taken locals, each read by its declared old type.
+//! 2. **Discovery** (`discover`): a worklist over typed pointers. A pointer that lands in a
+//!    tracked heap block (track.rs) gives the block a type: the pointee's, with as many objects
+//!    as the block holds (`malloc(n * sizeof *p)`), or what a layout hint says. Each block is
+//!    scanned once per type (a later, larger view that holds the first at offset 0, such as a
+//!    struct whose first member is the other, widens it). Shared objects are found once and
+//!    cycles end, because the block table (granules.rs) remembers every block seen.
+//! 3. **Allocation** (`allocate`): every block whose type converts to something other than
+//!    itself (a changed struct, an array of them, a type with a spec rule) gets a new block of
+//!    the new size, beside the old one. From here on every old address has a new one (`map`):
+//!    an address inside a migrated block moves to the same element and field of the new block
+//!    (a pointer into a dropped field fails the update); addresses of old globals and
+//!    functions move as the plan says; anything else stays.
+//! 4. **Conversion** (`convert_next`): each new object is filled by the automatic default
+//!    (field by field by name, pointers mapped) and then by the spec's type rule, if any.
+//!    Rules may ask for more objects (`migrate(p)`), which are discovered and allocated on the
+//!    spot and converted in turn.
+//! 5. **Patches** (`patches`): old objects that stay where they are (unchanged types) and the
+//!    boxes of frames may hold pointers that moved; what to write there is computed now and
+//!    written only at commit.
+//!
+//! Commit (`commit`) writes the patches, registers the new blocks with the tracker and hands
+//! back the old blocks, which update.rs frees once the threads run again. Abort (`abort`, or
+//! dropping) frees the new blocks: the old heap was never written, so it is byte for byte as
+//! it was.
+//!
+//! Honest limits: pointers held only by memory the program did not allocate through tracked
+//! calls (library structures) are neither found nor redirected; a `void *` with no layout hint
+//! is not followed, and when the block it leads to is reached by nothing typed while objects of
+//! a changed type of that size exist, the update is refused (`untyped`), naming where the
+//! pointer was found.
+
+use std::collections::BTreeMap;
+
+use upstare_jit::{Compiled, Rule, TypeRuleKey};
+use upstare_meta::transfer::{self, Relocate};
+use upstare_meta::{CType, Conv, Module};
+
+use super::granules::GranuleMap;
+use super::shape::{Count, ShapeId, Shapes, Target};
+use super::track::{self, Readable};
+use crate::plan::Relocator;
+
+/// How objects of one old shape become new ones (None in `Heap::plans`: they stay).
+struct ObjPlan {
+    conv: Conv,
+    old_size: u64,
+    new_size: u64,
+    rule: Option<TypeRuleKey>,
+}
+
+/// One heap block the traversal reached.
+struct BlockInfo {
+    start: usize,
+    len: usize,
+    /// Its element type, once a typed pointer reached it.
+    shape: Option<ShapeId>,
+    count: u64,
+    /// The new block (0: the block stays).
+    new: usize,
+    new_len: usize,
+}
+
+/// Where an untyped pointer was found, for the refusal message.
+#[derive(Clone, Copy)]
+pub enum Origin {
+    Global(upstare_meta::GlobalId),
+    Local(upstare_meta::PointId, u32),
+    Field(ShapeId, u64),
+    Other,
+}
+
+pub struct Heap<'a> {
+    old: &'a Module,
+    new: &'a Module,
+    rules: Option<&'a Compiled>,
+    pub shapes: Shapes<'a>,
+    readable: Readable,
+    /// Block start -> index + 1 into `blocks`.
+    fwd: GranuleMap,
+    blocks: Vec<BlockInfo>,
+    /// Blocks to scan (index, first element to scan).
+    work: Vec<u32>,
+    /// Migrated blocks by start, for pointers into their middle.
+    migrated: BTreeMap<usize, u32>,
+    /// Per shape: how its objects convert (`None`: they stay), decided once.
+    plans: Vec<Option<Option<ObjPlan>>>,
+    /// Old memory that stays but is typed (boxes): (address, shape, count), patched at commit.
+    kept_regions: Vec<(usize, ShapeId, u64)>,
+    /// `void *` values found, and where.
+    untyped: Vec<(usize, Origin)>,
+    /// Blocks reached as two unrelated types: (block, first, second).
+    conflicts: Vec<(u32, ShapeId, ShapeId)>,
+    /// Problems that refuse the update.
+    pub errors: Vec<String>,
+    /// Blocks converted so far (an index into `order`).
+    converted: usize,
+    /// Migrated blocks in allocation order.
+    order: Vec<u32>,
+    /// Extra blocks made for rules (`migrate_str`): (pointer, length).
+    extra: Vec<(usize, usize)>,
+    /// Hint expressions run with their own services (they only read old memory).
+    hint_services: upstare_jit::Services<'static>,
+}
+
+/// What commit hands back: the old blocks to free once the program runs again.
+pub struct Garbage(Vec<usize>);
+
+impl Garbage {
+    pub fn free(self) {
+        for p in self.0 {
+            track::forget(p as *mut u8);
+            // SAFETY: a block of the old heap that every pointer has left (its migrated copy
+            // replaced it at commit); allocated by the program through the tracked malloc.
+            unsafe { libc::free(p as *mut libc::c_void) };
+        }
+    }
+}
+
+/// Reads the 8-byte word at `p`.
+///
+/// # Safety
+/// `p` must be readable for 8 bytes.
+unsafe fn word(p: usize) -> u64 {
+    // SAFETY: the caller's contract.
+    unsafe { (p as *const u64).read_unaligned() }
+}
+
+impl<'a> Heap<'a> {
+    pub fn new(
+        old: &'a Module,
+        new: &'a Module,
+        layouts: &'a [upstare_dsl::checked::Layout],
+        rules: Option<&'a Compiled>,
+    ) -> Heap<'a> {
+        Heap {
+            old,
+            new,
+            rules,
+            shapes: Shapes::new(old, layouts),
+            readable: Readable::now(),
+            fwd: GranuleMap::new(),
+            blocks: Vec::new(),
+            work: Vec::new(),
+            migrated: BTreeMap::new(),
+            plans: Vec::new(),
+            kept_regions: Vec::new(),
+            untyped: Vec::new(),
+            conflicts: Vec::new(),
+            errors: Vec::new(),
+            converted: 0,
+            order: Vec::new(),
+            extra: Vec::new(),
+            hint_services: upstare_jit::Services::standalone(),
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // 1. Roots
+
+    /// A value of old type `text` at `addr` (a global, or a local in an old record): its
+    /// pointers are followed; the value itself is converted by the plan, not here.
+    pub fn root_value(&mut self, addr: usize, text: &str, size: u64, origin: Origin) {
+        let s = self.shapes.of_text(text);
+        if let CType::Array(elem, None) = &self.shapes.get(s).ty {
+            // `T x[]`: as many elements as the object's size holds.
+            let elem = (**elem).clone();
+            let e = self.shapes.of(&elem, &[]);
+            let es = self.shapes.get(e).size;
+            if es > 0 && !self.shapes.get(e).slots.is_empty() {
+                for k in 0..size / es {
+                    self.scan_value(addr + (k * es) as usize, e, origin);
+                }
+            }
+            return;
+        }
+        self.scan_value(addr, s, origin);
+    }
+
+    /// An old global with a layout hint of its own.
+    pub fn root_hinted_global(&mut self, addr: usize, g: upstare_meta::GlobalId) -> bool {
+        let Some((layout, hint)) = self.shapes.global_hint(g) else {
+            return false;
+        };
+        let mut slots = Vec::new();
+        let mut problem = None;
+        self.shapes
+            .hinted(hint, &[], layout, 0, 0, &mut slots, &mut problem);
+        if let Some(p) = problem {
+            self.errors.push(p);
+        }
+        for s in slots {
+            // SAFETY: the global is at least pointer-sized where a pointer hint applies.
+            let v = unsafe { word(addr + s.off as usize) };
+            self.reach(v, s.target, addr, Origin::Global(g));
+        }
+        true
+    }
+
+    /// A box of an address-taken local (old memory the new frame keeps): followed, and its
+    /// pointers are patched at commit.
+    pub fn root_box(&mut self, addr: usize, text: &str, origin: Origin) {
+        let s = self.shapes.of_text(text);
+        if self.shapes.get(s).slots.is_empty() {
+            return;
+        }
+        self.kept_regions.push((addr, s, 1));
+        self.scan_value(addr, s, origin);
+    }
+
+    /// A pointer of unknown type (a thread's start argument).
+    pub fn root_untyped(&mut self, v: usize) {
+        self.reach(
+            v as u64,
+            Target::Untyped { void_ptr: true },
+            0,
+            Origin::Other,
+        );
+    }
+
+    fn scan_value(&mut self, addr: usize, s: ShapeId, origin: Origin) {
+        let n = self.shapes.get(s).slots.len();
+        for i in 0..n {
+            let slot = self.shapes.get(s).slots[i];
+            // SAFETY: `addr` holds a value of shape `s`, whose slots lie inside it.
+            let v = unsafe { word(addr + slot.off as usize) };
+            let o = match origin {
+                Origin::Other => Origin::Field(s, slot.off),
+                o => o,
+            };
+            self.reach(v, slot.target, addr, o);
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // 2. Discovery
+
+    /// A pointer value `v` found in the object at `holder`, leading to `target`.
+    fn reach(&mut self, v: u64, target: Target, holder: usize, origin: Origin) {
+        if v == 0 {
+            return;
+        }
+        let v = v as usize;
+        match target {
+            Target::Untyped { void_ptr } => {
+                if void_ptr {
+                    self.untyped.push((v, origin));
+                }
+            }
+            Target::Typed { shape, count } => {
+                let count = match count {
+                    Count::Block => None,
+                    Count::One => Some(1),
+                    Count::Nul => None,
+                    Count::Expr(layout, expr) => match self.hint_value(layout, expr, holder) {
+                        Ok(n) => Some(n),
+                        Err(e) => {
+                            self.errors.push(e);
+                            return;
+                        }
+                    },
+                };
+                let nul = matches!(
+                    target,
+                    Target::Typed {
+                        count: Count::Nul,
+                        ..
+                    }
+                );
+                self.view(v, shape, count, nul);
+            }
+        }
+    }
+
+    /// Runs a layout hint's expression on the object at `holder`.
+    fn hint_value(&mut self, layout: usize, expr: usize, holder: usize) -> Result<u64, String> {
+        let Some(rule) = self.rules.and_then(|r| r.hint_exprs(layout).get(expr)) else {
+            return Err("a layout hint's length has no compiled expression".into());
+        };
+        let mut out = 0u64;
+        // SAFETY: the hint's expression reads the old object it belongs to and writes `out`.
+        unsafe {
+            rule.run(
+                holder as *const u8,
+                &mut out as *mut u64 as *mut u8,
+                &mut self.hint_services,
+            )
+        }
+        .map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+
+    /// The block holding `v`, registered in the table (its index), if `v` is in the heap.
+    fn block_of(&mut self, v: usize) -> Option<u32> {
+        let id = self.fwd.get(v);
+        if id != 0 && self.blocks[id as usize - 1].start == v {
+            return Some(id - 1);
+        }
+        let b = track::lookup(v, &self.readable)?;
+        let id = self.fwd.get(b.start);
+        if id != 0 && self.blocks[id as usize - 1].start == b.start {
+            return Some(id - 1);
+        }
+        let id = self.blocks.len() as u32;
+        if !self.fwd.set(b.start, id + 1) {
+            self.errors
+                .push("out of memory for the heap traversal's block table".into());
+            return None;
+        }
+        self.blocks.push(BlockInfo {
+            start: b.start,
+            len: b.len,
+            shape: None,
+            count: 0,
+            new: 0,
+            new_len: 0,
+        });
+        Some(id)
+    }
+
+    /// A typed view of the object at `v`: types its block (or checks it against the type it
+    /// has) and queues the block for scanning.
+    fn view(&mut self, v: usize, s: ShapeId, count: Option<u64>, nul: bool) {
+        let Some(id) = self.block_of(v) else {
+            return;
+        };
+        let size = self.shapes.get(s).size;
+        if size == 0 {
+            return;
+        }
+        let (start, len, cur) = {
+            let b = &self.blocks[id as usize];
+            (b.start, b.len, b.shape)
+        };
+        let off = (v - start) as u64;
+        match cur {
+            None => {
+                if off % size != 0 || off >= len as u64 {
+                    // A pointer to a field or one past the end: it says nothing of the block.
+                    return;
+                }
+                let fit = len as u64 / size;
+                let mut n = if self.shapes.get(s).flexible {
+                    fit.min(1)
+                } else {
+                    fit
+                };
+                if let Some(c) = count {
+                    n = n.min(off / size + c);
+                }
+                if nul {
+                    n = n.min(self.nul_count(start, size, fit));
+                }
+                let b = &mut self.blocks[id as usize];
+                b.shape = Some(s);
+                b.count = n;
+                self.work.push(id);
+            }
+            Some(e) if e == s => {}
+            Some(e) => {
+                let es = self.shapes.get(e).size;
+                if es > 0 && self.contains(e, off % es, s, 0) {
+                    return;
+                }
+                if off == 0 && size > es && self.contains(s, 0, e, 0) {
+                    // The block holds the larger type (its first member is the other).
+                    let b = &mut self.blocks[id as usize];
+                    b.shape = Some(s);
+                    b.count = (len as u64 / size).max(u64::from(len as u64 >= size));
+                    self.work.push(id);
+                    return;
+                }
+                self.conflicts.push((id, e, s));
+            }
+        }
+    }
+
+    /// Elements up to and including the first all-zero one, at most `max`.
+    fn nul_count(&self, start: usize, size: u64, max: u64) -> u64 {
+        for k in 0..max {
+            let p = start + (k * size) as usize;
+            // SAFETY: inside the block, which is readable for its length.
+            let e = unsafe { std::slice::from_raw_parts(p as *const u8, size as usize) };
+            if e.iter().all(|&b| b == 0) {
+                return k + 1;
+            }
+        }
+        max
+    }
+
+    /// Whether a value of shape `inner` lies at offset `off` of a value of shape `outer`
+    /// (the same type, a field, a field of a field, an element).
+    fn contains(&mut self, outer: ShapeId, off: u64, inner: ShapeId, depth: usize) -> bool {
+        if depth > 16 {
+            return false;
+        }
+        let (oty, osize) = {
+            let o = self.shapes.get(outer);
+            (o.ty.clone(), o.size)
+        };
+        if off == 0 && outer == inner {
+            return true;
+        }
+        if off >= osize {
+            return false;
+        }
+        match &oty {
+            CType::Array(elem, _) => {
+                let es = self.old.size_of(elem).unwrap_or(0);
+                if es == 0 {
+                    return false;
+                }
+                let e = self.shapes.of(elem, &[]);
+                self.contains(e, off % es, inner, depth + 1)
+            }
+            _ => {
+                let Some(r) = self.shapes.get(outer).record else {
+                    return false;
+                };
+                let fields: Vec<(u64, u64, String)> = self.old.types[r]
+                    .fields
+                    .iter()
+                    .filter_map(|f| match f.layout {
+                        upstare_meta::FieldLayout::Bytes { offset, size } => {
+                            Some((offset, size, f.ty.clone()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                for (fo, fs, ty) in fields {
+                    if fo <= off && off < fo + fs.max(1) {
+                        let f = self.shapes.of_text(&ty);
+                        if self.contains(f, off - fo, inner, depth + 1) {
+                            return true;
+                        }
+                    }
+                }
+                false
+            }
+        }
+    }
+
+    /// Scans queued blocks until none is left.
+    pub fn discover(&mut self) {
+        while let Some(id) = self.work.pop() {
+            let (start, s, count) = {
+                let b = &self.blocks[id as usize];
+                (b.start, b.shape.expect("queued blocks are typed"), b.count)
+            };
+            let size = self.shapes.get(s).size as usize;
+            if let Some(p) = &self.shapes.get(s).problem {
+                let p = p.clone();
+                self.errors
+                    .push(format!("heap objects of `{}`: {p}", self.shapes.get(s).ty));
+                continue;
+            }
+            for k in 0..count as usize {
+                self.scan_value(start + k * size, s, Origin::Other);
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // 3. Allocation
+
+    /// How objects of shape `s` convert (decided once per shape).
+    fn plan_of(&mut self, s: ShapeId) -> Option<&ObjPlan> {
+        let i = s.0 as usize;
+        if self.plans.len() <= i {
+            self.plans.resize_with(i + 1, || None);
+        }
+        if self.plans[i].is_none() {
+            let p = self.make_plan(s);
+            self.plans[i] = Some(p);
+        }
+        self.plans[i].as_ref().and_then(|p| p.as_ref())
+    }
+
+    fn make_plan(&mut self, s: ShapeId) -> Option<ObjPlan> {
+        let sh = self.shapes.get(s);
+        let old_size = sh.size;
+        match sh.record {
+            Some(a) => {
+                let rule = self
+                    .rules
+                    .and_then(|r| r.type_rules().map(|(k, _)| *k).find(|k| k.old == a));
+                let b = match rule {
+                    Some(k) => Some(k.new),
+                    None => self.new.find_type(&self.old.types[a].name),
+                };
+                let Some(b) = b else {
+                    // The type is gone: its objects stay (whatever pointed to them changed too).
+                    return None;
+                };
+                match upstare_meta::diff::record_conv(self.old, a, self.new, b, rule.is_some()) {
+                    Ok(conv) if conv.is_identity() && rule.is_none() => None,
+                    Ok(conv) => Some(ObjPlan {
+                        new_size: self.new.types[b].size,
+                        conv,
+                        old_size,
+                        rule,
+                    }),
+                    Err(why) => {
+                        self.errors.push(format!(
+                            "heap objects of `{}` cannot be converted automatically: {why} (give a type rule)",
+                            self.old.types[a].name
+                        ));
+                        None
+                    }
+                }
+            }
+            None => {
+                let text = sh.ty.to_string();
+                match upstare_meta::diff::value_conv(self.old, &text, self.new, &text) {
+                    Ok(conv) if conv.is_identity() => None,
+                    Ok(conv) => Some(ObjPlan {
+                        new_size: conv.new_size(),
+                        conv,
+                        old_size,
+                        rule: None,
+                    }),
+                    // Unknown or opaque types stay as they are.
+                    Err(_) => None,
+                }
+            }
+        }
+    }
+
+    /// Gives every typed block whose objects change a new block (from `from` on).
+    pub fn allocate(&mut self) {
+        for id in 0..self.blocks.len() {
+            let (s, count, len, new) = {
+                let b = &self.blocks[id];
+                (b.shape, b.count, b.len, b.new)
+            };
+            let Some(s) = s else { continue };
+            if new != 0 || count == 0 {
+                continue;
+            }
+            let Some(plan) = self.plan_of(s) else {
+                continue;
+            };
+            let (os, ns) = (plan.old_size, plan.new_size);
+            let tail = (len as u64).saturating_sub(count * os);
+            let new_len = (count * ns + tail) as usize;
+            // SAFETY: plain allocation; freed on abort or owned by the program after commit.
+            let p = unsafe { libc::malloc(new_len.max(1)) } as usize;
+            if p == 0 {
+                self.errors.push(format!(
+                    "out of memory migrating a heap block of {new_len} bytes"
+                ));
+                return;
+            }
+            let b = &mut self.blocks[id];
+            b.new = p;
+            b.new_len = new_len;
+            self.migrated.insert(b.start, id as u32);
+            self.order.push(id as u32);
+        }
+    }
+
+    /// Blocks reached through `void *` only, which may hold objects of a changed type: an
+    /// error each, naming where the pointer was found. Blocks reached as two unrelated types,
+    /// one of which changes: an error too.
+    pub fn check_untyped(&mut self, describe: &dyn Fn((Origin, Option<String>)) -> String) {
+        let sizes: Vec<u64> = self
+            .order
+            .iter()
+            .filter_map(|&id| self.blocks[id as usize].shape)
+            .map(|s| self.shapes.get(s).size)
+            .collect();
+        let untyped = std::mem::take(&mut self.untyped);
+        let mut reported = std::collections::HashSet::new();
+        for (v, origin) in untyped {
+            let Some(b) = track::lookup(v, &self.readable) else {
+                continue;
+            };
+            let id = self.fwd.get(b.start);
+            if id != 0 && self.blocks[id as usize - 1].shape.is_some() {
+                continue;
+            }
+            let fits = sizes
+                .iter()
+                .any(|&s| s > 0 && b.len as u64 >= s && b.len as u64 % s < 16.min(s));
+            if fits && reported.insert(b.start) {
+                let name = match origin {
+                    Origin::Field(s, _) => Some(self.shapes.get(s).ty.to_string()),
+                    _ => None,
+                };
+                self.errors.push(format!(
+                    "a `void *` in {} leads to a heap block of {} bytes that no typed pointer reaches, and objects of that size change type: say what it holds with a layout hint (`layout ... : T*;` or `opaque`)",
+                    describe((origin, name)),
+                    b.len
+                ));
+            }
+        }
+        for (id, a, b) in std::mem::take(&mut self.conflicts) {
+            let changes = self.plan_of(a).is_some() || self.plan_of(b).is_some();
+            if changes {
+                let blk = &self.blocks[id as usize];
+                self.errors.push(format!(
+                    "a heap block of {} bytes is reached both as `{}` and as `{}`: which type it holds is ambiguous (give a layout hint)",
+                    blk.len,
+                    self.shapes.get(a).ty,
+                    self.shapes.get(b).ty
+                ));
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Mapping old addresses to new ones
+
+    /// Where the old address `v` is after the update (heap moves only; None: not a migrated
+    /// block, ask the plan's relocator).
+    fn map_heap(&self, v: usize) -> Option<Result<usize, String>> {
+        let id = self.fwd.get(v);
+        if id != 0 {
+            let b = &self.blocks[id as usize - 1];
+            if b.start == v {
+                return (b.new != 0).then_some(Ok(b.new));
+            }
+        }
+        let (_, &id) = self.migrated.range(..=v).next_back()?;
+        let b = &self.blocks[id as usize];
+        if v > b.start + b.len {
+            return None;
+        }
+        let s = b.shape.expect("migrated blocks are typed");
+        let plan = self.plans[s.0 as usize]
+            .as_ref()
+            .and_then(|p| p.as_ref())
+            .expect("migrated blocks have a plan");
+        let off = (v - b.start) as u64;
+        let whole = b.count * plan.old_size;
+        if off >= whole {
+            return Some(Ok(
+                b.new + (b.count * plan.new_size + (off - whole)) as usize
+            ));
+        }
+        let (k, inner) = (off / plan.old_size, off % plan.old_size);
+        Some(match inner_offset(&plan.conv, inner) {
+            Some(n) => Ok(b.new + (k * plan.new_size + n) as usize),
+            None => Err(format!(
+                "a pointer into a `{}` object (offset {inner}) leads to a field the new type does not have",
+                self.shapes.get(s).ty
+            )),
+        })
+    }
+
+    /// The new value of an old pointer: heap moves, then globals and functions.
+    pub fn map(&self, reloc: &Relocator, v: u64) -> Result<u64, String> {
+        if v == 0 {
+            return Ok(0);
+        }
+        match self.map_heap(v as usize) {
+            Some(r) => r.map(|p| p as u64),
+            None => reloc.relocate(v),
+        }
+    }
+
+    /// Replaces, in a converted frame record, every aligned word that is the start of a
+    /// migrated block by the new block (compiler temporaries are typed `__typeof__(...)`,
+    /// which the metadata cannot read, so their conversion copied them as bytes).
+    pub fn relocate_block_words(&self, bytes: &mut [u8]) {
+        if self.migrated.is_empty() {
+            return;
+        }
+        for w in bytes.chunks_exact_mut(8) {
+            let v = usize::from_le_bytes(w.try_into().expect("8 bytes"));
+            let id = self.fwd.get(v);
+            if id != 0 {
+                let b = &self.blocks[id as usize - 1];
+                if b.start == v && b.new != 0 {
+                    w.copy_from_slice(&b.new.to_le_bytes());
+                }
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // 4. Conversion
+
+    /// The next migrated block to convert: (old start, old stride, new start, new stride,
+    /// count, tail bytes, its type rule). None when all are done.
+    pub fn next_job(&mut self) -> Option<Job<'a>> {
+        let id = *self.order.get(self.converted)?;
+        self.converted += 1;
+        let b = &self.blocks[id as usize];
+        let s = b.shape.expect("migrated blocks are typed");
+        let plan = self.plans[s.0 as usize]
+            .as_ref()
+            .and_then(|p| p.as_ref())
+            .expect("migrated blocks have a plan");
+        let rule = plan
+            .rule
+            .and_then(|k| self.rules.and_then(|r| r.type_rule(k)));
+        Some(Job {
+            old: b.start,
+            new: b.new,
+            count: b.count,
+            old_size: plan.old_size,
+            new_size: plan.new_size,
+            tail: (b.len as u64).saturating_sub(b.count * plan.old_size),
+            rule,
+            ty: s,
+        })
+    }
+
+    /// Fills the new objects of `job` with the automatic default (pointers mapped).
+    pub fn convert_default(&self, job: &Job, reloc: &Relocator) -> Result<(), String> {
+        let s = job.ty;
+        let plan = self.plans[s.0 as usize]
+            .as_ref()
+            .and_then(|p| p.as_ref())
+            .expect("migrated blocks have a plan");
+        let mut r = HeapRelocate { heap: self, reloc };
+        let (os, ns) = (job.old_size as usize, job.new_size as usize);
+        for k in 0..job.count as usize {
+            // SAFETY: element k of the old block (readable for its length) and of the new one
+            // (allocated for count * new_size + tail bytes).
+            let (old, new) = unsafe {
+                (
+                    std::slice::from_raw_parts((job.old + k * os) as *const u8, os),
+                    std::slice::from_raw_parts_mut((job.new + k * ns) as *mut u8, ns),
+                )
+            };
+            transfer::apply(&plan.conv, old, new, &mut r).map_err(|e| {
+                format!(
+                    "heap object {k} of `{}` at {:#x}: {e}",
+                    self.shapes.get(s).ty,
+                    job.old
+                )
+            })?;
+        }
+        if job.tail > 0 {
+            let (wo, wn) = (job.count as usize * os, job.count as usize * ns);
+            // SAFETY: the tails of both blocks, `tail` bytes each.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    (job.old + wo) as *const u8,
+                    (job.new + wn) as *mut u8,
+                    job.tail as usize,
+                )
+            };
+        }
+        Ok(())
+    }
+
+    /// The type's name, for messages.
+    pub fn type_name(&self, s: ShapeId) -> String {
+        self.shapes.get(s).ty.to_string()
+    }
+
+    /// A rule's `migrate*` request: the new object the old one at `p` becomes (the same one
+    /// when its type does not change). Discovers and allocates what it reaches on the spot;
+    /// the conversion loop converts it.
+    pub fn migrate(&mut self, m: &upstare_jit::Migration<'_>) -> Result<usize, String> {
+        let p = m.ptr as usize;
+        if m.kind == upstare_jit::MigrateKind::Str {
+            // SAFETY: the rule hands a NUL-terminated old string (faults are contained).
+            let n = unsafe { libc::strlen(p as *const libc::c_char) } + 1;
+            // SAFETY: plain allocation, freed on abort.
+            let q = unsafe { libc::malloc(n) } as usize;
+            if q == 0 {
+                return Err(format!("out of memory copying a string of {n} bytes"));
+            }
+            // SAFETY: both hold n bytes.
+            unsafe { std::ptr::copy_nonoverlapping(p as *const u8, q as *mut u8, n) };
+            self.extra.push((q, n));
+            return Ok(q);
+        }
+        let t = self.old.resolve(m.old_ty);
+        let s = self.shapes.of(&t, &[]);
+        let (count, nul) = match m.kind {
+            upstare_jit::MigrateKind::Array(n) => (Some(n), false),
+            upstare_jit::MigrateKind::NulTerminated => (None, true),
+            _ => (Some(1), false),
+        };
+        self.view(p, s, count, nul);
+        self.discover();
+        self.allocate();
+        if let Some(e) = self.errors.first() {
+            return Err(e.clone());
+        }
+        match self.map_heap(p) {
+            Some(r) => r,
+            None => {
+                if self.plan_of(s).is_some() && self.block_of_start(p).is_none() {
+                    return Err(format!(
+                        "migrate of {p:#x}: it is not in the heap the program allocated, so the `{}` there cannot be replaced",
+                        m.old_ty
+                    ));
+                }
+                Ok(p)
+            }
+        }
+    }
+
+    fn block_of_start(&self, p: usize) -> Option<u32> {
+        let b = track::lookup(p, &self.readable)?;
+        let id = self.fwd.get(b.start);
+        (id != 0).then_some(id - 1)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // 5. Patches, commit, abort
+
+    /// The words of kept objects that must change at commit: (address, new value).
+    pub fn patches(&mut self, reloc: &Relocator) -> Result<Vec<(usize, u64)>, String> {
+        let mut out = Vec::new();
+        let mut regions: Vec<(usize, ShapeId, u64)> = self
+            .blocks
+            .iter()
+            .filter(|b| b.new == 0)
+            .filter_map(|b| b.shape.map(|s| (b.start, s, b.count)))
+            .collect();
+        regions.extend(self.kept_regions.iter().copied());
+        for (start, s, count) in regions {
+            let size = self.shapes.get(s).size as usize;
+            let slots = &self.shapes.get(s).slots;
+            for k in 0..count as usize {
+                for slot in slots {
+                    let a = start + k * size + slot.off as usize;
+                    // SAFETY: a slot of a kept, readable object.
+                    let v = unsafe { word(a) };
+                    let m = self.map(reloc, v)?;
+                    if m != v {
+                        out.push((a, m));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Objects migrated and their new bytes.
+    pub fn counts(&self) -> (u64, u64) {
+        let objects = self
+            .order
+            .iter()
+            .map(|&id| self.blocks[id as usize].count)
+            .sum();
+        let bytes = self
+            .order
+            .iter()
+            .map(|&id| self.blocks[id as usize].new_len as u64)
+            .sum();
+        (objects, bytes)
+    }
+
+    /// Commit: writes the patches, hands the new blocks to the program (tracked), returns the
+    /// old ones to free once the threads run.
+    pub fn commit(mut self, patches: &[(usize, u64)]) -> Garbage {
+        for &(a, v) in patches {
+            // SAFETY: a pointer slot of a kept object, every thread parked.
+            unsafe { (a as *mut u64).write_unaligned(v) };
+        }
+        let mut old = Vec::with_capacity(self.order.len());
+        for &id in &self.order {
+            let b = &self.blocks[id as usize];
+            track::adopt(b.new as *mut u8, b.new_len);
+            old.push(b.start);
+        }
+        for &(p, n) in &self.extra {
+            track::adopt(p as *mut u8, n);
+        }
+        self.order.clear();
+        self.extra.clear();
+        Garbage(old)
+    }
+
+    /// Abort: frees every new block; the old heap was never written.
+    pub fn abort(mut self) {
+        self.free_new();
+    }
+
+    fn free_new(&mut self) {
+        for &id in &self.order {
+            // SAFETY: allocated by `allocate`, referenced only by discarded new state.
+            unsafe { libc::free(self.blocks[id as usize].new as *mut libc::c_void) };
+        }
+        for &(p, _) in &self.extra {
+            // SAFETY: as above.
+            unsafe { libc::free(p as *mut libc::c_void) };
+        }
+        self.order.clear();
+        self.extra.clear();
+    }
+}
+
+impl Drop for Heap<'_> {
+    fn drop(&mut self) {
+        self.free_new();
+    }
+}
+
+/// One migrated block to convert.
+pub struct Job<'a> {
+    pub old: usize,
+    pub new: usize,
+    pub count: u64,
+    pub old_size: u64,
+    pub new_size: u64,
+    pub tail: u64,
+    pub rule: Option<&'a Rule>,
+    pub ty: ShapeId,
+}
+
+/// The offset in the new value of the byte at `inner` of the old one (None: a dropped field).
+fn inner_offset(conv: &Conv, inner: u64) -> Option<u64> {
+    match conv {
+        Conv::Copy { .. } => Some(inner),
+        Conv::Struct { fields, .. } => {
+            for (noff, ooff, c) in fields {
+                let Some(o) = ooff else { continue };
+                if *o <= inner && inner < o + c.old_size().max(1) {
+                    return inner_offset(c, inner - o).map(|x| noff + x);
+                }
+            }
+            (inner == 0).then_some(0)
+        }
+        Conv::Array {
+            old_stride,
+            new_stride,
+            elem,
+            count,
+        } => {
+            let k = inner / old_stride;
+            if k >= *count {
+                return None;
+            }
+            inner_offset(elem, inner % old_stride).map(|x| k * new_stride + x)
+        }
+        Conv::Int { .. } | Conv::Float { .. } | Conv::Pointer => (inner == 0).then_some(0),
+        Conv::Zero { .. } => None,
+    }
+}
+
+/// The relocation `transfer::apply` uses while the heap is migrated.
+pub struct HeapRelocate<'h, 'a> {
+    pub heap: &'h Heap<'a>,
+    pub reloc: &'h Relocator,
+}
+
+impl Relocate for HeapRelocate<'_, '_> {
+    fn pointer(&mut self, v: u64) -> Result<u64, String> {
+        self.heap.map(self.reloc, v)
+    }
+}

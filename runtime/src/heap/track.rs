@@ -1,0 +1,444 @@
+//! Which heap blocks the program allocated, and how long each is: the extents heap migration
+//! needs (a pointer found by the traversal leads to a whole object or array of objects).
+//!
+//! User code's references to `malloc`, `calloc`, `realloc`, `free`, `strdup`... go to the
+//! `__us_a_*` wrappers below (compiler/src/instrument/alloc.rs). The steady-state cost must be
+//! tiny, so there is no table of blocks: a bitmap with two bits per 16-byte granule of the
+//! address space (malloc's alignment) marks where tracked blocks start, and the block's exact
+//! length comes from the allocator itself at update time:
+//! - `EXACT`: the requested size is what `malloc_usable_size` reports;
+//! - `TRAILER`: the block has at least 8 bytes of slack, and its last usable word holds the
+//!   requested size (the program never reads past what it asked for);
+//! - `ROUGH`: fewer than 8 bytes of slack; the length is the usable size, which can only
+//!   overcount element types smaller than 8 bytes (which hold no pointers).
+//!
+//! A trailer that the program overwrote (some programs use `malloc_usable_size`'s slack) fails
+//! its range check and the usable size is taken instead. Marking is two relaxed atomic
+//! operations on a word of the bitmap, which lives in lazily mapped pages (a 1 GiB region of
+//! heap needs 16 MiB of address space for its bits, and physical pages only where blocks are).
+//!
+//! Memory that libraries allocate is not tracked, so the traversal does not enter it; memory a
+//! library frees behind our back leaves a stale mark, which `lookup` tolerates: the block is
+//! only read while it lies in a readable mapping (`Readable`), so a stale mark can cost a
+//! spurious migration of a freed block that a dangling pointer still names, never a fault.
+
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+/// Granule size: glibc returns 16-byte aligned blocks on x86-64.
+const GRANULE_SHIFT: u32 = 4;
+/// Address bits covered by one lazily mapped bitmap region (1 GiB).
+const REGION_SHIFT: u32 = 30;
+/// User-space addresses on x86-64 have 47 bits.
+const REGIONS: usize = 1 << (47 - REGION_SHIFT);
+/// Granules per region and bitmap words (32 granules of 2 bits each) per region.
+const GRANULES: usize = 1 << (REGION_SHIFT - GRANULE_SHIFT);
+const WORDS: usize = GRANULES / 32;
+
+const EXACT: u64 = 1;
+const TRAILER: u64 = 2;
+const ROUGH: u64 = 3;
+
+/// Region index -> its bitmap (`WORDS` words), or null.
+static REGION: [AtomicPtr<AtomicU64>; REGIONS] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; REGIONS];
+
+/// The bitmap word and shift of the granule at `p`, mapping the region on first use (`create`).
+fn slot(p: usize, create: bool) -> Option<(&'static AtomicU64, u32)> {
+    let r = p >> REGION_SHIFT;
+    if r >= REGIONS {
+        return None;
+    }
+    let mut base = REGION[r].load(Ordering::Acquire);
+    if base.is_null() {
+        if !create {
+            return None;
+        }
+        base = map_region(r)?;
+    }
+    let g = (p & ((1 << REGION_SHIFT) - 1)) >> GRANULE_SHIFT;
+    // SAFETY: `base` points to WORDS words mapped for the life of the process; g / 32 < WORDS.
+    let w = unsafe { &*base.add(g / 32) };
+    Some((w, ((g % 32) * 2) as u32))
+}
+
+#[cold]
+fn map_region(r: usize) -> Option<*mut AtomicU64> {
+    let bytes = WORDS * 8;
+    // SAFETY: an anonymous private mapping; zero pages until written.
+    let m = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            bytes,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if m == libc::MAP_FAILED {
+        return None;
+    }
+    let m = m as *mut AtomicU64;
+    match REGION[r].compare_exchange(std::ptr::null_mut(), m, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => Some(m),
+        Err(other) => {
+            // SAFETY: our own mapping, never published.
+            unsafe { libc::munmap(m as *mut libc::c_void, bytes) };
+            Some(other)
+        }
+    }
+}
+
+/// Marks `p` (just returned by the allocator for `n` bytes) as a tracked block.
+#[inline]
+fn mark(p: *mut libc::c_void, n: usize) {
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: `p` is a live block of the allocator.
+    let usable = unsafe { libc::malloc_usable_size(p) };
+    let state = if usable == n {
+        EXACT
+    } else if usable >= n + 8 {
+        // SAFETY: the last usable word of the block, past the `n` bytes the program owns.
+        unsafe { ((p as usize + usable - 8) as *mut u64).write_unaligned(n as u64) };
+        TRAILER
+    } else {
+        ROUGH
+    };
+    if let Some((w, s)) = slot(p as usize, true) {
+        w.fetch_and(!(3 << s), Ordering::Relaxed);
+        w.fetch_or(state << s, Ordering::Relaxed);
+    }
+}
+
+/// Forgets the block at `p` (about to be freed or reallocated).
+#[inline]
+fn unmark(p: *mut libc::c_void) {
+    if let Some((w, s)) = slot(p as usize, false) {
+        w.fetch_and(!(3 << s), Ordering::Relaxed);
+    }
+}
+
+/// Marks a block made by the runtime on the program's behalf (migrated objects).
+pub fn adopt(p: *mut u8, n: usize) {
+    mark(p as *mut libc::c_void, n);
+}
+
+/// Forgets a block the runtime is about to free (replaced by its migrated copy).
+pub fn forget(p: *mut u8) {
+    unmark(p as *mut libc::c_void);
+}
+
+/// The state bits of the granule at `p` (0: no tracked block starts there).
+fn state(p: usize) -> u64 {
+    match slot(p, false) {
+        Some((w, s)) => (w.load(Ordering::Relaxed) >> s) & 3,
+        None => 0,
+    }
+}
+
+/// The requested length of the tracked block starting at `p` (state `st`), read from the
+/// allocator's header and the trailer. The caller has checked that the header is readable.
+fn length(p: usize, st: u64, readable: &Readable) -> Option<usize> {
+    // SAFETY: `p` starts a block the program allocated (its header word is readable).
+    let usable = unsafe { libc::malloc_usable_size(p as *mut libc::c_void) };
+    if usable == 0 || !readable.contains(p, usable) {
+        return None;
+    }
+    Some(match st {
+        EXACT | ROUGH => usable,
+        _ => {
+            // SAFETY: inside the block's usable bytes, checked readable above.
+            let n = unsafe { ((p + usable - 8) as *const u64).read_unaligned() } as usize;
+            if n + 8 <= usable && usable - n < 8192 {
+                n
+            } else {
+                usable
+            }
+        }
+    })
+}
+
+/// A tracked block: where it starts and how many bytes the program asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Block {
+    pub start: usize,
+    pub len: usize,
+}
+
+/// How far back `lookup` scans for the start of a block holding an interior pointer.
+const MAX_BACK: usize = 64 << 20;
+
+/// The tracked block that `v` points into (or one past the end of, when no block starts at
+/// `v`), only while the world is stopped. Interior pointers scan the bitmap backwards for the
+/// nearest start, at most `MAX_BACK` bytes.
+pub fn lookup(v: usize, readable: &Readable) -> Option<Block> {
+    if v < 4096 || !readable.contains(v.saturating_sub(16), 16) {
+        return None;
+    }
+    let g = v & !((1 << GRANULE_SHIFT) - 1);
+    let st = state(g);
+    if st != 0 && g == v {
+        return block_at(g, st, readable);
+    }
+    let mut a = if st != 0 {
+        g
+    } else {
+        g.wrapping_sub(1 << GRANULE_SHIFT)
+    };
+    let limit = v.saturating_sub(MAX_BACK);
+    while a >= limit && a > 0 {
+        let (w, s) = match slot(a, false) {
+            Some(x) => x,
+            None => {
+                // No bitmap for this region: no block starts anywhere in it.
+                let region_start = a & !((1 << REGION_SHIFT) - 1);
+                if region_start == 0 {
+                    return None;
+                }
+                a = region_start - (1 << GRANULE_SHIFT);
+                continue;
+            }
+        };
+        // The granules of this word at or below `a`: skip empty words quickly.
+        let word = w.load(Ordering::Relaxed);
+        let mask = if s == 62 {
+            u64::MAX
+        } else {
+            (1u64 << (s + 2)) - 1
+        };
+        let bits = word & mask;
+        if bits == 0 {
+            a = (a & !((32 << GRANULE_SHIFT) - 1)).wrapping_sub(1 << GRANULE_SHIFT);
+            continue;
+        }
+        let top = 63 - bits.leading_zeros();
+        let pair = top / 2;
+        let start = (a & !((32 << GRANULE_SHIFT) - 1)) + ((pair as usize) << GRANULE_SHIFT);
+        let st = (word >> (pair * 2)) & 3;
+        let b = block_at(start, st, readable)?;
+        // Inside, or one past the end (a loop's end pointer).
+        return (v <= b.start + b.len).then_some(b);
+    }
+    None
+}
+
+fn block_at(start: usize, st: u64, readable: &Readable) -> Option<Block> {
+    if !readable.contains(start - 16, 16) {
+        return None;
+    }
+    length(start, st, readable).map(|len| Block { start, len })
+}
+
+/// The readable, writable private mappings of the process (heap arenas), read once per update
+/// from /proc/self/maps, so that no stale mark makes the traversal read unmapped memory.
+pub struct Readable(Vec<(usize, usize)>);
+
+impl Readable {
+    pub fn now() -> Readable {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+        let mut v: Vec<(usize, usize)> = maps
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split_whitespace();
+                let (range, perms) = (f.next()?, f.next()?);
+                if !perms.starts_with("rw") {
+                    return None;
+                }
+                let (a, b) = range.split_once('-')?;
+                Some((
+                    usize::from_str_radix(a, 16).ok()?,
+                    usize::from_str_radix(b, 16).ok()?,
+                ))
+            })
+            .collect();
+        v.sort_unstable();
+        // Adjacent mappings merge, so that a block spanning two of them is readable.
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(v.len());
+        for (a, b) in v {
+            match merged.last_mut() {
+                Some(last) if last.1 == a => last.1 = b,
+                _ => merged.push((a, b)),
+            }
+        }
+        Readable(merged)
+    }
+
+    /// Whether `[p, p + n)` lies inside one readable mapping.
+    pub fn contains(&self, p: usize, n: usize) -> bool {
+        let i = self.0.partition_point(|m| m.0 <= p);
+        i > 0 && {
+            let (a, b) = self.0[i - 1];
+            a <= p && p.checked_add(n).is_some_and(|e| e <= b)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The wrappers user code calls. None of them can panic (no allocation, no formatting).
+
+#[no_mangle]
+pub extern "C" fn __us_a_malloc(n: usize) -> *mut libc::c_void {
+    // SAFETY: the C allocator.
+    let p = unsafe { libc::malloc(n) };
+    mark(p, n);
+    p
+}
+
+#[no_mangle]
+pub extern "C" fn __us_a_calloc(k: usize, n: usize) -> *mut libc::c_void {
+    // SAFETY: the C allocator (it checks k * n for overflow).
+    let p = unsafe { libc::calloc(k, n) };
+    mark(p, k.wrapping_mul(n));
+    p
+}
+
+/// # Safety
+/// As `realloc`: `p` is null or a live block.
+#[no_mangle]
+pub unsafe extern "C" fn __us_a_realloc(p: *mut libc::c_void, n: usize) -> *mut libc::c_void {
+    if p.is_null() {
+        return __us_a_malloc(n);
+    }
+    let before = state(p as usize);
+    unmark(p);
+    // SAFETY: the caller's block.
+    let q = unsafe { libc::realloc(p, n) };
+    if !q.is_null() {
+        mark(q, n);
+    } else if n != 0 && before != 0 {
+        // Failed: the old block is still the program's; its length is unchanged.
+        // SAFETY: `p` is still a live block.
+        let usable = unsafe { libc::malloc_usable_size(p) };
+        if let Some((w, s)) = slot(p as usize, true) {
+            let _ = usable;
+            w.fetch_or(before << s, Ordering::Relaxed);
+        }
+    }
+    q
+}
+
+/// # Safety
+/// As `reallocarray`.
+#[no_mangle]
+pub unsafe extern "C" fn __us_a_reallocarray(
+    p: *mut libc::c_void,
+    k: usize,
+    n: usize,
+) -> *mut libc::c_void {
+    match k.checked_mul(n) {
+        // SAFETY: the caller's contract.
+        Some(total) => unsafe { __us_a_realloc(p, total) },
+        None => {
+            // SAFETY: errno is thread-local.
+            unsafe { *libc::__errno_location() = libc::ENOMEM };
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// # Safety
+/// As `free`.
+#[no_mangle]
+pub unsafe extern "C" fn __us_a_free(p: *mut libc::c_void) {
+    if !p.is_null() {
+        unmark(p);
+    }
+    // SAFETY: the caller's block.
+    unsafe { libc::free(p) };
+}
+
+/// # Safety
+/// As `strdup`.
+#[no_mangle]
+pub unsafe extern "C" fn __us_a_strdup(s: *const libc::c_char) -> *mut libc::c_char {
+    // SAFETY: `s` is a NUL-terminated string (the caller's contract).
+    let n = unsafe { libc::strlen(s) } + 1;
+    let q = __us_a_malloc(n);
+    if !q.is_null() {
+        // SAFETY: both hold n bytes.
+        unsafe { std::ptr::copy_nonoverlapping(s as *const u8, q as *mut u8, n) };
+    }
+    q as *mut libc::c_char
+}
+
+/// # Safety
+/// As `strndup`.
+#[no_mangle]
+pub unsafe extern "C" fn __us_a_strndup(s: *const libc::c_char, max: usize) -> *mut libc::c_char {
+    // SAFETY: `s` holds a NUL within `max` bytes or at least `max` bytes.
+    let n = unsafe { libc::strnlen(s, max) };
+    let q = __us_a_malloc(n + 1) as *mut u8;
+    if !q.is_null() {
+        // SAFETY: `q` holds n + 1 bytes, `s` at least n.
+        unsafe {
+            std::ptr::copy_nonoverlapping(s as *const u8, q, n);
+            *q.add(n) = 0;
+        }
+    }
+    q as *mut libc::c_char
+}
+
+#[no_mangle]
+pub extern "C" fn __us_a_aligned_alloc(align: usize, n: usize) -> *mut libc::c_void {
+    // SAFETY: the C allocator.
+    let p = unsafe { libc::aligned_alloc(align, n) };
+    mark(p, n);
+    p
+}
+
+#[no_mangle]
+pub extern "C" fn __us_a_memalign(align: usize, n: usize) -> *mut libc::c_void {
+    // SAFETY: the C allocator.
+    let p = unsafe { libc::memalign(align, n) };
+    mark(p, n);
+    p
+}
+
+/// # Safety
+/// As `posix_memalign`: `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn __us_a_posix_memalign(
+    out: *mut *mut libc::c_void,
+    align: usize,
+    n: usize,
+) -> libc::c_int {
+    // SAFETY: the caller's out-parameter.
+    let r = unsafe { libc::posix_memalign(out, align, n) };
+    if r == 0 {
+        // SAFETY: set by a successful call.
+        mark(unsafe { *out }, n);
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_are_found_from_starts_interiors_and_ends() {
+        let p = __us_a_malloc(100) as usize;
+        let q = __us_a_calloc(7, 24) as usize;
+        let r = Readable::now();
+        assert_eq!(lookup(p, &r), Some(Block { start: p, len: 100 }));
+        assert_eq!(lookup(p + 40, &r), Some(Block { start: p, len: 100 }));
+        assert_eq!(
+            lookup(q + 7 * 24 - 1, &r),
+            Some(Block { start: q, len: 168 })
+        );
+        // SAFETY: blocks of this test.
+        unsafe { __us_a_free(p as *mut libc::c_void) };
+        assert_ne!(lookup(p, &r).map(|b| b.start), Some(p));
+        let s = unsafe { __us_a_realloc(q as *mut libc::c_void, 4000) } as usize;
+        assert_eq!(
+            lookup(s + 3999, &Readable::now()),
+            Some(Block {
+                start: s,
+                len: 4000
+            })
+        );
+        unsafe { __us_a_free(s as *mut libc::c_void) };
+    }
+}
