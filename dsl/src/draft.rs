@@ -292,6 +292,7 @@ pub fn draft(old: &Module, new: &Module) -> String {
             "\n// ---- functions and frames ({same_fns} resume where they were)"
         )?;
         out.push_str(&lines);
+        out.push_str(&untyped_pointers(old, &vd));
         if todo == 0 {
             writeln!(
                 out,
@@ -366,4 +367,44 @@ fn key_text(k: &str) -> String {
     } else {
         format!("{k:?}")
     }
+}
+
+/// When some struct changed: every `void *` field and global of the old version, which the heap
+/// traversal does not follow. An object of a changed type reached only through one would not
+/// migrate, so the runtime refuses such an update; a layout hint says what the pointer holds.
+fn untyped_pointers(old: &Module, vd: &upstare_meta::VersionDiff) -> String {
+    let changed = vd
+        .types
+        .iter()
+        .any(|t| matches!(t.status, TypeStatus::Changed { .. }));
+    if !changed {
+        return String::new();
+    }
+    let is_void_ptr = |text: &str| {
+        matches!(old.resolve(&upstare_meta::ctype::parse(text)), CType::Pointer(p) if *p == CType::Void)
+    };
+    let mut lines = String::new();
+    for (_, t) in old.types.iter() {
+        if t.name.starts_with("union ") || t.name.starts_with("enum ") {
+            continue;
+        }
+        for f in t.fields.iter().filter(|f| is_void_ptr(&f.ty)) {
+            let _ = writeln!(
+                lines,
+                "// {}.{} is `void *`: if it can hold a changed object, say which: layout {} {{ {}: TYPE*; }} (or `opaque`)",
+                t.name, f.name, t.name, f.name
+            );
+        }
+    }
+    for (_, g) in old.globals.iter().filter(|(_, g)| is_void_ptr(&g.ty)) {
+        let _ = writeln!(
+            lines,
+            "// global {} is `void *`: if it can hold a changed object, say which: layout global {}: TYPE*;",
+            g.key, g.key
+        );
+    }
+    if lines.is_empty() {
+        return lines;
+    }
+    format!("\n// ---- untyped pointers (the heap traversal does not follow them)\n{lines}")
 }

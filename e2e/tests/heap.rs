@@ -53,10 +53,11 @@ fn spec(case: &str, file: &str) -> String {
     case_dir(case).join(file).display().to_string()
 }
 
-/// A started version 1: the process, the update module, and its checksum line (printed right
-/// after `ready`).
-fn start(case: &str) -> (WorkDir, Live, PathBuf, String) {
-    let work = WorkDir::new(&format!("heap-{case}"));
+/// A started version 1 of `case` in the work folder `heap-NAME` (tests run in parallel in one
+/// process, so two tests of one case need two names): the process, the update module, and its
+/// checksum line (printed right after `ready`).
+fn start(case: &str, name: &str) -> (WorkDir, Live, PathBuf, String) {
+    let work = WorkDir::new(&format!("heap-{name}"));
     let (exe, module) = build_case(&work, case);
     let mut p = Live::start(&work, &exe, &[], &[]);
     p.wait_for("ready", T);
@@ -114,7 +115,7 @@ fn quit(mut p: Live, version: &str, freed: u32) {
 /// The whole scenario of one case: version 1's line, the update (with `spec_file` if any),
 /// version 2's line, `quit`.
 fn migrate(case: &str, spec_file: Option<&str>, v1: &str, v2: &str, freed: u32) {
-    let (_work, mut p, module, _) = start(case);
+    let (_work, mut p, module, _) = start(case, case);
     assert_eq!(check(&mut p, v1), v1);
     let extra: Vec<String> = spec_file
         .map(|f| vec!["--spec".to_string(), spec(case, f)])
@@ -223,7 +224,7 @@ fn generic_container_follows_layout_hints() {
 /// than leave old-layout items behind; version 1 runs on unchanged and frees everything.
 #[test]
 fn generic_container_without_hints_is_refused() {
-    let (_work, mut p, module, _) = start("generic");
+    let (_work, mut p, module, _) = start("generic", "generic-unhinted");
     let v1 = "v1 generic items=1000 labels=100 weights=499517000 digest=dd87b65c47031c66 ok";
     assert_eq!(check(&mut p, v1), v1);
     assert_refused(&p.update(&module, &[]), &[]);
@@ -238,20 +239,18 @@ fn generic_container_without_hints_is_refused() {
 /// a + b = 7 i - 300.
 #[test]
 fn failed_type_rule_leaves_the_old_heap_as_it_was() {
-    let (_work, mut p, module, ready) = start("rollback");
-    let fnv = ready
-        .strip_prefix("v1 fnv=")
-        .unwrap_or_else(|| panic!("checksum line: {ready}"));
-    let v1 = format!("v1 rollback n=1000 sum=3196500 fnv={fnv} ok");
-    assert_eq!(check(&mut p, &v1), v1);
+    let (_work, mut p, module, fnv) = start("rollback", "rollback");
+    let v1 = "v1 rollback n=1000 sum=3196500 ok";
+    // After each `check`, version 1 prints the checksum of its heap's bytes again.
+    let check_bytes = |p: &mut Live, when: &str, report: &str| {
+        assert_eq!(check(p, v1), v1, "{when}:\n{report}");
+        let now = p.wait_for("v1 fnv=", T);
+        assert_eq!(now, fnv, "{when}: the old heap changed:\n{report}");
+    };
+    check_bytes(&mut p, "before the update", "");
     let bad = p.update(&module, &["--spec", &spec("rollback", "bad.upd")]);
     assert_refused(&bad, &["phase `transform`", "bad.upd:5", "id 500"]);
-    assert_eq!(
-        check(&mut p, &v1),
-        v1,
-        "the old heap changed:\n{}",
-        bad.report()
-    );
+    check_bytes(&mut p, "after the failed update", &bad.report());
     let st = p.status(&[]);
     assert!(st.stdout_str().contains("version 1 "), "{}", st.report());
     let good = p.update(&module, &["--spec", &spec("rollback", "good.upd")]);

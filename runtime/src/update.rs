@@ -501,10 +501,21 @@ fn transform<'h>(
 ) -> Result<Staged, Vec<String>> {
     let mut errors = Vec::new();
     // Heap roots first: every new address must be known before anything is converted.
+    let times = std::env::var_os("UPSTARE_HEAP_TIMES").is_some();
+    let lap = |what: &str, t: &mut u64| {
+        if times {
+            let n = now_ns();
+            eprintln!("upstare: heap {what}: {:.3} ms", (n - *t) as f64 / 1e6);
+            *t = n;
+        }
+    };
+    let mut t = now_ns();
     if let Some(h) = heap.borrow_mut().as_mut() {
         heap_roots(h, ctxs, cur);
         h.discover();
+        lap("roots + discovery", &mut t);
         h.allocate();
+        lap("allocation", &mut t);
         h.check_untyped(&|o| describe_origin(cur, o));
         if !h.errors.is_empty() {
             return Err(std::mem::take(&mut h.errors));
@@ -744,10 +755,12 @@ fn transform<'h>(
             staged.bytes += g.new_size as u64;
         }
     }
+    lap("globals + frames", &mut t);
     if errors.is_empty() {
         if let Err(e) = convert_heap(heap, reloc, &mut services) {
             errors.push(e);
         }
+        lap("conversion", &mut t);
     }
     if errors.is_empty() {
         if let Some(h) = heap.borrow_mut().as_mut() {
@@ -756,6 +769,7 @@ fn transform<'h>(
                 Err(e) => errors.push(format!("a kept heap object: {e}")),
             }
         }
+        lap("patches", &mut t);
     }
     if errors.is_empty() {
         Ok(staged)

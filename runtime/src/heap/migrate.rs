@@ -35,8 +35,6 @@
 //! a changed type of that size exist, the update is refused (`untyped`), naming where the
 //! pointer was found.
 
-use std::collections::BTreeMap;
-
 use upstare_jit::{Compiled, Rule, TypeRuleKey};
 use upstare_meta::transfer::{self, Relocate};
 use upstare_meta::{CType, Conv, Module};
@@ -86,8 +84,8 @@ pub struct Heap<'a> {
     blocks: Vec<BlockInfo>,
     /// Blocks to scan (index, first element to scan).
     work: Vec<u32>,
-    /// Migrated blocks by start, for pointers into their middle.
-    migrated: BTreeMap<usize, u32>,
+    /// Whether any block migrates (no pointer needs mapping otherwise).
+    any_migrated: bool,
     /// Per shape: how its objects convert (`None`: they stay), decided once.
     plans: Vec<Option<Option<ObjPlan>>>,
     /// Old memory that stays but is typed (boxes): (address, shape, count), patched at commit.
@@ -147,7 +145,7 @@ impl<'a> Heap<'a> {
             fwd: GranuleMap::new(),
             blocks: Vec::new(),
             work: Vec::new(),
-            migrated: BTreeMap::new(),
+            any_migrated: false,
             plans: Vec::new(),
             kept_regions: Vec::new(),
             untyped: Vec::new(),
@@ -559,7 +557,7 @@ impl<'a> Heap<'a> {
             let b = &mut self.blocks[id];
             b.new = p;
             b.new_len = new_len;
-            self.migrated.insert(b.start, id as u32);
+            self.any_migrated = true;
             self.order.push(id as u32);
         }
     }
@@ -626,9 +624,17 @@ impl<'a> Heap<'a> {
                 return (b.new != 0).then_some(Ok(b.new));
             }
         }
-        let (_, &id) = self.migrated.range(..=v).next_back()?;
-        let b = &self.blocks[id as usize];
-        if v > b.start + b.len {
+        if !self.any_migrated {
+            return None;
+        }
+        // Inside a block (or one past its end): the bitmap knows where it starts.
+        let blk = track::lookup(v, &self.readable)?;
+        let id = self.fwd.get(blk.start);
+        if id == 0 {
+            return None;
+        }
+        let b = &self.blocks[id as usize - 1];
+        if b.start != blk.start || b.new == 0 || v > b.start + b.len {
             return None;
         }
         let s = b.shape.expect("migrated blocks are typed");
@@ -668,7 +674,7 @@ impl<'a> Heap<'a> {
     /// migrated block by the new block (compiler temporaries are typed `__typeof__(...)`,
     /// which the metadata cannot read, so their conversion copied them as bytes).
     pub fn relocate_block_words(&self, bytes: &mut [u8]) {
-        if self.migrated.is_empty() {
+        if !self.any_migrated {
             return;
         }
         for w in bytes.chunks_exact_mut(8) {

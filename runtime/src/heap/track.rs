@@ -419,11 +419,14 @@ mod tests {
 
     #[test]
     fn blocks_are_found_from_starts_interiors_and_ends() {
-        let p = __us_a_malloc(100) as usize;
+        let p = __us_a_malloc(96) as usize;
         let q = __us_a_calloc(7, 24) as usize;
+        // Fewer than 8 bytes of slack: the usable size stands for the length.
+        let rough = __us_a_malloc(100) as usize;
         let r = Readable::now();
-        assert_eq!(lookup(p, &r), Some(Block { start: p, len: 100 }));
-        assert_eq!(lookup(p + 40, &r), Some(Block { start: p, len: 100 }));
+        assert_eq!(lookup(p, &r), Some(Block { start: p, len: 96 }));
+        assert_eq!(lookup(p + 40, &r), Some(Block { start: p, len: 96 }));
+        assert_eq!(lookup(rough + 99, &r), Some(Block { start: rough, len: 104 }));
         assert_eq!(
             lookup(q + 7 * 24 - 1, &r),
             Some(Block { start: q, len: 168 })

@@ -26,7 +26,7 @@ static void build(long n)
             exit(2);
         o->key = i;
         for (int k = 0; k < 6; k++)
-            o->a[k] = i * k;
+            o->a[k] = i * k + k + 1;
         o->next = NULL;
         *link = o;
         link = &o->next;
@@ -38,7 +38,7 @@ static void check(long n)
     long count = 0, keys = 0;
     const char *bad = NULL;
     for (struct obj *o = head; o && count <= n; o = o->next) {
-        if (!bad && (o->key != count || o->a[5] != 5 * o->key || o->a[1] != o->key))
+        if (!bad && (o->key != count || o->a[0] != 1 || o->a[5] != 5 * o->key + 6))
             bad = "values";
         keys += o->key;
         count++;

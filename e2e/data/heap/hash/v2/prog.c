@@ -119,6 +119,8 @@ static void check(void)
             bad = "value";
         if (!bad && e->lookups != 0)
             bad = "lookups";
+        if (!bad && buckets[hash_str(key) % nbuckets] == NULL)
+            bad = "bucket";
         lookups += e->lookups;
         found++;
         values += e->value;

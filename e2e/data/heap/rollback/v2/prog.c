@@ -139,8 +139,10 @@ int main(void)
     printf("ready\n");
     printf("v2 fnv=%016lx\n", bytes_digest());
     while (fgets(line, sizeof line, stdin) != NULL) {
-        if (strncmp(line, "check", 5) == 0)
+        if (strncmp(line, "check", 5) == 0) {
             check();
+            printf("v2 fnv=%016lx\n", bytes_digest());
+        }
         else if (strncmp(line, "quit", 4) == 0)
             break;
     }
