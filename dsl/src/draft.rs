@@ -380,9 +380,7 @@ fn untyped_pointers(old: &Module, vd: &upstare_meta::VersionDiff) -> String {
     if !changed {
         return String::new();
     }
-    let is_void_ptr = |text: &str| {
-        matches!(old.resolve(&upstare_meta::ctype::parse(text)), CType::Pointer(p) if *p == CType::Void)
-    };
+    let is_void_ptr = |text: &str| matches!(old.resolve(&upstare_meta::ctype::parse(text)), CType::Pointer(p) if *p == CType::Void);
     let mut lines = String::new();
     for (_, t) in old.types.iter() {
         if t.name.starts_with("union ") || t.name.starts_with("enum ") {

@@ -675,6 +675,15 @@ fn transform<'h>(
                     h.relocate_block_words(out);
                 }
             }
+            if let (Some(r), Some(n), Some(_)) = (rules, new, &step.conv) {
+                // Locals of a struct with a type rule: the rule runs on each, as on every
+                // object of the type.
+                if let Err(e) =
+                    frame_type_rules(r, cur, pid, body, n, step.new_pid, out, &mut services)
+                {
+                    errors.push(format!("thread {}: frame {}: {e}", ctx.tid, place()));
+                }
+            }
             if step.rule {
                 if let Some(rule) = rules.and_then(|r| r.frame_rule(pid)) {
                     // SAFETY: the old record and the fresh new one, as a frame rule expects.
@@ -776,6 +785,58 @@ fn transform<'h>(
     } else {
         Err(errors)
     }
+}
+
+/// Runs the type rules on the by-value struct locals of one converted frame record.
+#[allow(clippy::too_many_arguments)]
+fn frame_type_rules(
+    rules: &upstare_jit::Compiled,
+    cur: &Version,
+    op: upstare_meta::PointId,
+    old: &[u8],
+    new: &Version,
+    np: upstare_meta::PointId,
+    out: &mut [u8],
+    services: &mut upstare_jit::Services,
+) -> Result<(), String> {
+    if rules.type_rules().next().is_none() {
+        return Ok(());
+    }
+    let (opt, npt) = (&cur.meta.points[op], &new.meta.points[np]);
+    for (i, nl) in npt.locals.iter().enumerate() {
+        if nl.flags.boxed {
+            continue;
+        }
+        let nth = npt.locals[..i].iter().filter(|l| l.name == nl.name).count();
+        let Some(ol) = opt.locals.iter().filter(|l| l.name == nl.name).nth(nth) else {
+            continue;
+        };
+        let ot = cur.meta.resolve(&upstare_meta::ctype::parse(&ol.ty));
+        let (Some(a), Some(b)) = (
+            cur.meta.record(&ot),
+            new.meta
+                .record(&new.meta.resolve(&upstare_meta::ctype::parse(&nl.ty))),
+        ) else {
+            continue;
+        };
+        let Some(rule) = rules.type_rule(upstare_jit::TypeRuleKey { old: a, new: b }) else {
+            continue;
+        };
+        if (ol.offset + ol.size) as usize > old.len() || (nl.offset + nl.size) as usize > out.len()
+        {
+            continue;
+        }
+        // SAFETY: the old local and its new slot, both of the rule's types, inside the records.
+        unsafe {
+            rule.run(
+                old.as_ptr().add(ol.offset as usize),
+                out.as_mut_ptr().add(nl.offset as usize),
+                services,
+            )
+        }
+        .map_err(|e| format!("local `{}`: {e}", nl.name))?;
+    }
+    Ok(())
 }
 
 /// Runs a conversion plan with pointers mapped through the heap migration (when there is one)

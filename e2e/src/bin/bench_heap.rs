@@ -4,7 +4,8 @@
 //! `--updates` times, alternating between version 2 and version 1 built again as a module, so
 //! that every update migrates all N objects; after each update the program walks and checks
 //! every object. It prints the median and 90th percentile of the pause, the transform phase,
-//! the objects per second of the median pause beside issue 6's target (10 million per second),
+//! the fewest heap objects the runtime reported migrating in one update (`heap_objects`), the
+//! objects per second of the median pause beside issue 6's target (10 million per second),
 //! and the resident memory of the process: before the first update, the peak during an update
 //! (VmHWM after resetting it through `/proc/PID/clear_refs`; the largest over the updates), and
 //! after the last update.
@@ -91,10 +92,11 @@ fn main() {
          (64 <-> 72 bytes; {updates} updates each; milliseconds, median / p90)"
     );
     println!(
-        "{:>8} | {:>17} | {:>17} | {:>12} | {:>8} | {:>9} {:>9} {:>9} | {:>7}",
+        "{:>8} | {:>17} | {:>17} | {:>8} | {:>12} | {:>8} | {:>9} {:>9} {:>9} | {:>7}",
         "objects",
         "pause",
         "transform",
+        "migrated",
         "objects/s",
         "/ 10M/s",
         "RSS MB",
@@ -110,6 +112,8 @@ fn main() {
         std::thread::sleep(Duration::from_millis(200));
         let rss_before = vm_kb(p.pid, "VmRSS");
         let (mut pause, mut transform) = (vec![], vec![]);
+        // The fewest heap objects the runtime reported migrating in one timed update.
+        let mut migrated: Option<u64> = None;
         let mut peak = 0;
         let (mut walks_ok, mut walks) = (0, 0);
         let mut size = 64;
@@ -149,6 +153,8 @@ fn main() {
                     let g = |k: &str| r[k].as_u64().unwrap_or(0);
                     pause.push(g("pause_us"));
                     transform.push(g("transform_us"));
+                    migrated =
+                        Some(migrated.map_or(g("heap_objects"), |m| m.min(g("heap_objects"))));
                 }
             } else {
                 eprintln!("N={n} after update {k}: `{line}`, expected `{want}`");
@@ -177,10 +183,11 @@ fn main() {
             ("-".into(), "-".into())
         };
         println!(
-            "{:>8} | {} | {} | {:>12} | {:>8} | {:>9} {:>9} {:>9} | {:>3}/{:<3}",
+            "{:>8} | {} | {} | {:>8} | {:>12} | {:>8} | {:>9} {:>9} {:>9} | {:>3}/{:<3}",
             n,
             cell(&mut pause),
             cell(&mut transform),
+            migrated.map_or("-".to_string(), |m| m.to_string()),
             rate,
             ratio,
             mb(rss_before),

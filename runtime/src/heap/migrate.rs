@@ -87,7 +87,7 @@ pub struct Heap<'a> {
     /// Whether any block migrates (no pointer needs mapping otherwise).
     any_migrated: bool,
     /// Per shape: how its objects convert (`None`: they stay), decided once.
-    plans: Vec<Option<Option<ObjPlan>>>,
+    plans: Vec<Option<Result<Option<ObjPlan>, String>>>,
     /// Old memory that stays but is typed (boxes): (address, shape, count), patched at commit.
     kept_regions: Vec<(usize, ShapeId, u64)>,
     /// `void *` values found, and where.
@@ -365,6 +365,23 @@ impl<'a> Heap<'a> {
                 if es > 0 && self.contains(e, off % es, s, 0) {
                     return;
                 }
+                let (e_record, s_record) = (
+                    self.shapes.get(e).record.is_some(),
+                    self.shapes.get(s).record.is_some(),
+                );
+                if e_record && !s_record {
+                    // A pointer to a scalar inside a struct the block already holds.
+                    return;
+                }
+                if !e_record && s_record && off % size == 0 {
+                    // The block was seen through a pointer to one of the struct's fields
+                    // first: it holds the structs.
+                    let b = &mut self.blocks[id as usize];
+                    b.shape = Some(s);
+                    b.count = len as u64 / size;
+                    self.work.push(id);
+                    return;
+                }
                 if off == 0 && size > es && self.contains(s, 0, e, 0) {
                     // The block holds the larger type (its first member is the other).
                     let b = &mut self.blocks[id as usize];
@@ -466,8 +483,27 @@ impl<'a> Heap<'a> {
     // -----------------------------------------------------------------------------------------
     // 3. Allocation
 
-    /// How objects of shape `s` convert (decided once per shape).
+    /// How objects of shape `s` convert (decided once per shape). A type that cannot convert
+    /// is reported once, when an object of it is reached (`report`).
     fn plan_of(&mut self, s: ShapeId) -> Option<&ObjPlan> {
+        self.plan_entry(s, true)
+    }
+
+    /// The plan of a shape whose blocks migrated.
+    fn plan_ref(&self, s: ShapeId) -> &ObjPlan {
+        match &self.plans[s.0 as usize] {
+            Some(Ok(Some(p))) => p,
+            _ => unreachable!("migrated blocks have a plan"),
+        }
+    }
+
+    /// Whether objects of shape `s` would change (also when they cannot convert).
+    fn changes(&mut self, s: ShapeId) -> bool {
+        self.plan_entry(s, false);
+        !matches!(self.plans[s.0 as usize], Some(Ok(None)))
+    }
+
+    fn plan_entry(&mut self, s: ShapeId, report: bool) -> Option<&ObjPlan> {
         let i = s.0 as usize;
         if self.plans.len() <= i {
             self.plans.resize_with(i + 1, || None);
@@ -476,10 +512,21 @@ impl<'a> Heap<'a> {
             let p = self.make_plan(s);
             self.plans[i] = Some(p);
         }
-        self.plans[i].as_ref().and_then(|p| p.as_ref())
+        if report {
+            if let Some(Err(e)) = &self.plans[i] {
+                let e = e.clone();
+                // Reported once: the entry becomes "stays".
+                self.plans[i] = Some(Ok(None));
+                self.errors.push(e);
+            }
+        }
+        match &self.plans[i] {
+            Some(Ok(p)) => p.as_ref(),
+            _ => None,
+        }
     }
 
-    fn make_plan(&mut self, s: ShapeId) -> Option<ObjPlan> {
+    fn make_plan(&mut self, s: ShapeId) -> Result<Option<ObjPlan>, String> {
         let sh = self.shapes.get(s);
         let old_size = sh.size;
         match sh.record {
@@ -493,37 +540,34 @@ impl<'a> Heap<'a> {
                 };
                 let Some(b) = b else {
                     // The type is gone: its objects stay (whatever pointed to them changed too).
-                    return None;
+                    return Ok(None);
                 };
                 match upstare_meta::diff::record_conv(self.old, a, self.new, b, rule.is_some()) {
-                    Ok(conv) if conv.is_identity() && rule.is_none() => None,
-                    Ok(conv) => Some(ObjPlan {
+                    Ok(conv) if conv.is_identity() && rule.is_none() => Ok(None),
+                    Ok(conv) => Ok(Some(ObjPlan {
                         new_size: self.new.types[b].size,
                         conv,
                         old_size,
                         rule,
-                    }),
-                    Err(why) => {
-                        self.errors.push(format!(
-                            "heap objects of `{}` cannot be converted automatically: {why} (give a type rule)",
-                            self.old.types[a].name
-                        ));
-                        None
-                    }
+                    })),
+                    Err(why) => Err(format!(
+                        "heap objects of `{}` cannot be converted automatically: {why} (give a type rule)",
+                        self.old.types[a].name
+                    )),
                 }
             }
             None => {
                 let text = sh.ty.to_string();
                 match upstare_meta::diff::value_conv(self.old, &text, self.new, &text) {
-                    Ok(conv) if conv.is_identity() => None,
-                    Ok(conv) => Some(ObjPlan {
+                    Ok(conv) if conv.is_identity() => Ok(None),
+                    Ok(conv) => Ok(Some(ObjPlan {
                         new_size: conv.new_size(),
                         conv,
                         old_size,
                         rule: None,
-                    }),
+                    })),
                     // Unknown or opaque types stay as they are.
-                    Err(_) => None,
+                    Err(_) => Ok(None),
                 }
             }
         }
@@ -566,13 +610,12 @@ impl<'a> Heap<'a> {
     /// error each, naming where the pointer was found. Blocks reached as two unrelated types,
     /// one of which changes: an error too.
     pub fn check_untyped(&mut self, describe: &dyn Fn((Origin, Option<String>)) -> String) {
-        let sizes: Vec<u64> = self
-            .order
-            .iter()
-            .filter_map(|&id| self.blocks[id as usize].shape)
-            .map(|s| self.shapes.get(s).size)
-            .collect();
         let untyped = std::mem::take(&mut self.untyped);
+        let sizes = if untyped.is_empty() {
+            Vec::new()
+        } else {
+            self.changed_sizes()
+        };
         let mut reported = std::collections::HashSet::new();
         for (v, origin) in untyped {
             let Some(b) = track::lookup(v, &self.readable) else {
@@ -598,7 +641,7 @@ impl<'a> Heap<'a> {
             }
         }
         for (id, a, b) in std::mem::take(&mut self.conflicts) {
-            let changes = self.plan_of(a).is_some() || self.plan_of(b).is_some();
+            let changes = self.changes(a) || self.changes(b);
             if changes {
                 let blk = &self.blocks[id as usize];
                 self.errors.push(format!(
@@ -609,6 +652,26 @@ impl<'a> Heap<'a> {
                 ));
             }
         }
+    }
+
+    /// The sizes of the old structs whose objects would migrate (a changed layout or a type
+    /// rule), whether or not any was reached.
+    fn changed_sizes(&mut self) -> Vec<u64> {
+        let records: Vec<CType> = self
+            .old
+            .types
+            .iter()
+            .filter(|(_, t)| t.name.starts_with("struct "))
+            .map(|(_, t)| upstare_meta::ctype::parse(&t.name))
+            .collect();
+        let mut out = Vec::new();
+        for t in records {
+            let s = self.shapes.of(&t, &[]);
+            if self.changes(s) {
+                out.push(self.shapes.get(s).size);
+            }
+        }
+        out
     }
 
     // -----------------------------------------------------------------------------------------
@@ -638,10 +701,7 @@ impl<'a> Heap<'a> {
             return None;
         }
         let s = b.shape.expect("migrated blocks are typed");
-        let plan = self.plans[s.0 as usize]
-            .as_ref()
-            .and_then(|p| p.as_ref())
-            .expect("migrated blocks have a plan");
+        let plan = self.plan_ref(s);
         let off = (v - b.start) as u64;
         let whole = b.count * plan.old_size;
         if off >= whole {
@@ -650,6 +710,11 @@ impl<'a> Heap<'a> {
             ));
         }
         let (k, inner) = (off / plan.old_size, off % plan.old_size);
+        if inner == 0 {
+            // An element's address (the type of the pointer is not known here: a pointer to
+            // its first field is taken to be one to the element, which C makes the same).
+            return Some(Ok(b.new + (k * plan.new_size) as usize));
+        }
         Some(match inner_offset(&plan.conv, inner) {
             Some(n) => Ok(b.new + (k * plan.new_size + n) as usize),
             None => Err(format!(
@@ -699,10 +764,7 @@ impl<'a> Heap<'a> {
         self.converted += 1;
         let b = &self.blocks[id as usize];
         let s = b.shape.expect("migrated blocks are typed");
-        let plan = self.plans[s.0 as usize]
-            .as_ref()
-            .and_then(|p| p.as_ref())
-            .expect("migrated blocks have a plan");
+        let plan = self.plan_ref(s);
         let rule = plan
             .rule
             .and_then(|k| self.rules.and_then(|r| r.type_rule(k)));
@@ -721,10 +783,7 @@ impl<'a> Heap<'a> {
     /// Fills the new objects of `job` with the automatic default (pointers mapped).
     pub fn convert_default(&self, job: &Job, reloc: &Relocator) -> Result<(), String> {
         let s = job.ty;
-        let plan = self.plans[s.0 as usize]
-            .as_ref()
-            .and_then(|p| p.as_ref())
-            .expect("migrated blocks have a plan");
+        let plan = self.plan_ref(s);
         let mut r = HeapRelocate { heap: self, reloc };
         let (os, ns) = (job.old_size as usize, job.new_size as usize);
         for k in 0..job.count as usize {

@@ -426,7 +426,13 @@ mod tests {
         let r = Readable::now();
         assert_eq!(lookup(p, &r), Some(Block { start: p, len: 96 }));
         assert_eq!(lookup(p + 40, &r), Some(Block { start: p, len: 96 }));
-        assert_eq!(lookup(rough + 99, &r), Some(Block { start: rough, len: 104 }));
+        assert_eq!(
+            lookup(rough + 99, &r),
+            Some(Block {
+                start: rough,
+                len: 104
+            })
+        );
         assert_eq!(
             lookup(q + 7 * 24 - 1, &r),
             Some(Block { start: q, len: 168 })

@@ -2,7 +2,8 @@
  * *next; }`, used twice: `items` holds 1000 `struct item *` (a type version 2 changes) and
  * `labels` 100 `struct label *` (a type that stays). Only the spec's layout hints say what each
  * list's `void *data` points to. Commands on stdin: `check` walks both lists and prints one
- * summary line, `quit` frees everything and exits. Version 2's item gains `seen`: the items
+ * summary line and the addresses of the first node and label, `quit` frees everything and
+ * exits. Version 2's item gains `seen`: the items
  * must migrate and the nodes (unchanged, left in place) point at the new items, while the
  * labels, reached through the same node type, stay exactly as they are. */
 #include <stdio.h>
@@ -121,6 +122,7 @@ static void check(void)
     }
     printf("v1 generic items=%ld labels=%ld weights=%ld digest=%016lx %s%s\n", n, nl, weights, h,
            bad ? "BAD " : "ok", bad ? bad : "");
+    printf("v1 at node=%p label=%p\n", (void *)items, labels ? labels->data : NULL);
 }
 
 static long release(struct node **list)

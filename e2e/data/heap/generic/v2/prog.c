@@ -1,7 +1,8 @@
 /* heap/generic, version 2: `struct item` is reordered and gains `seen` and `score`; the
  * container and `struct label` are unchanged. After the update from version 1 with the layout
  * hints of generic.upd, `check` must find the 1000 items with their values and the new fields
- * zero, through the same nodes, and the 100 labels as they were. */
+ * zero, through the same nodes, and the 100 labels as they were; the first node and label at
+ * their old addresses. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,7 @@ static void check(void)
     }
     printf("v2 generic items=%ld labels=%ld weights=%ld fresh=%ld digest=%016lx %s%s\n", n, nl,
            weights, fresh, h, bad ? "BAD " : "ok", bad ? bad : "");
+    printf("v2 at node=%p label=%p\n", (void *)items, labels ? labels->data : NULL);
 }
 
 static long release(struct node **list)

@@ -2,10 +2,10 @@
  * calloc(nbuckets, sizeof *buckets): an array of pointers whose type does not change, holding
  * pointers to entries that do. Keys are strdup'd strings "k0".."k1099"; after inserting all
  * 1100 entries, every key i = 10 (mod 11) is removed and freed, leaving 1000. Commands on stdin:
- * `check` looks every key up and walks every chain, printing one summary line; `quit` frees the
- * table and exits. Version 2's entry drops `hash` and `flags`, widens `value` to long and gains
+ * `check` looks every key up and walks every chain, printing one summary line and then the
+ * addresses of the bucket array and of key k0's string; `quit` frees the table and exits. Version 2's entry drops `hash` and `flags`, widens `value` to long and gains
  * `lookups`: every entry must migrate, the bucket array stay where it is with its pointers
- * redirected, and the key strings stay shared. */
+ * redirected, and the key strings stay where they are, shared. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +142,8 @@ static void check(void)
     }
     printf("v1 hash found=%ld entries=%ld longest=%ld values=%ld digest=%016lx %s%s\n", found,
            entries, longest, values, h, bad ? "BAD " : "ok", bad ? bad : "");
+    entry_t *e0 = lookup("k0");
+    printf("v1 at buckets=%p key0=%p\n", (void *)buckets, e0 ? (void *)e0->key : NULL);
 }
 
 static long release(void)

@@ -1,7 +1,8 @@
 /* heap/hash, version 2: the entry has lost `hash` and `flags`, `value` is a long and
  * `lookups` is new. After the update from version 1, `check` must find every one of the 1000
  * keys by lookup (and none of the 100 removed ones), with its value, `lookups` zero, every
- * chain in its right bucket. `quit` frees every entry, key and the bucket array. */
+ * chain in its right bucket, and the bucket array and key strings at their old addresses.
+ * `quit` frees every entry, key and the bucket array. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,8 @@ static void check(void)
     }
     printf("v2 hash found=%ld entries=%ld longest=%ld values=%ld lookups=%ld digest=%016lx %s%s\n",
            found, entries, longest, values, lookups, h, bad ? "BAD " : "ok", bad ? bad : "");
+    entry_t *e0 = lookup("k0");
+    printf("v2 at buckets=%p key0=%p\n", (void *)buckets, e0 ? (void *)e0->key : NULL);
 }
 
 static long release(void)

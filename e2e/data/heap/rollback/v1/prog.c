@@ -5,7 +5,8 @@
  * FNV-1a checksum over the bytes of every object it reaches (globals' pointer values, each
  * item, each blob, the index array), so that an update that fails halfway through the heap
  * (bad.upd's assert on id 500) can be shown to leave the old heap byte for byte as it was.
- * `quit` frees everything and exits. */
+ * `check` also prints the addresses of the index and of the first blob (kept objects, which
+ * must stay where they are). `quit` frees everything and exits. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,7 @@ static void check(void)
     if (!bad && (pinned->id != 700 || pinned != index_of[700]))
         bad = "pinned";
     printf("v1 rollback n=%ld sum=%ld %s%s\n", n, sum, bad ? "BAD " : "ok", bad ? bad : "");
+    printf("v1 at index=%p blob0=%p\n", (void *)index_of, head ? (void *)head->blob : NULL);
 }
 
 static long release(void)

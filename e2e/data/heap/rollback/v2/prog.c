@@ -2,7 +2,7 @@
  * rule computes as a + b (good.upd; bad.upd has the same rule behind an assert that fails on
  * the item with id 500, so it must roll back). After the good update from version 1, `check`
  * must find the 1000 items with their values, `c == a + b`, the shared blobs, the index and
- * `pinned` pointing at the new items. */
+ * `pinned` pointing at the new items, the index and the blobs at their old addresses. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +114,7 @@ static void check(void)
         bad = "pinned";
     printf("v2 rollback n=%ld sum=%ld c=%ld %s%s\n", n, sum, csum, bad ? "BAD " : "ok",
            bad ? bad : "");
+    printf("v2 at index=%p blob0=%p\n", (void *)index_of, head ? (void *)head->blob : NULL);
 }
 
 static long release(void)

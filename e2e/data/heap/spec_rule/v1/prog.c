@@ -1,7 +1,8 @@
 /* heap/spec_rule, version 1: 1000 accounts, each its own heap block, reached through a heap
  * array of pointers (`all`, malloc(n * sizeof *all)); a global account `summary` (the sums)
  * and a by-value copy of account 7 in main's frame (`probe`). Commands on stdin: `check` walks
- * the accounts and prints one summary line, `quit` frees them and exits. Version 2 adds
+ * the accounts and prints one summary line and the address of `all` (unchanged, so it must
+ * stay), `quit` frees them and exits. Version 2 adds
  * `total`, which the spec's type rule computes from two old fields: it must hold a + b in every
  * heap account, in the global and in the frame's copy. */
 #include <stdio.h>
@@ -57,6 +58,7 @@ static void check(struct acct probe)
         bad = "probe";
     printf("v1 spec_rule n=%d a=%ld b=%ld %s%s\n", nall, as, bs, bad ? "BAD " : "ok",
            bad ? bad : "");
+    printf("v1 at all=%p\n", (void *)all);
 }
 
 static int release(void)

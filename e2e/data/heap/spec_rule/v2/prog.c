@@ -61,6 +61,7 @@ static void check(struct acct probe)
         bad = "probe";
     printf("v2 spec_rule n=%d a=%ld b=%ld totals=%ld summary=%ld probe=%ld %s%s\n", nall, as, bs,
            totals, summary.total, probe.total, bad ? "BAD " : "ok", bad ? bad : "");
+    printf("v2 at all=%p\n", (void *)all);
 }
 
 static int release(void)
