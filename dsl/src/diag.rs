@@ -62,11 +62,14 @@ pub enum Code {
     BadHint,
     /// The spec or the versions are too large for one of the checker's limits.
     Limit,
+    /// `void *` fields or globals that the heap traversal does not follow while a struct
+    /// changed (warning).
+    UntypedPointer,
 }
 
 impl Code {
     /// Every code, in declaration order.
-    pub const ALL: [Code; 22] = [
+    pub const ALL: [Code; 23] = [
         Code::Syntax,
         Code::Version,
         Code::BadOption,
@@ -89,6 +92,7 @@ impl Code {
         Code::OldPointer,
         Code::BadHint,
         Code::Limit,
+        Code::UntypedPointer,
     ];
 
     /// The code as shown: `upstare::dsl::unknown_global`.
@@ -116,6 +120,7 @@ impl Code {
             Code::OldPointer => "upstare::dsl::old_pointer",
             Code::BadHint => "upstare::dsl::bad_hint",
             Code::Limit => "upstare::dsl::limit",
+            Code::UntypedPointer => "upstare::dsl::untyped_pointer",
         }
     }
 }

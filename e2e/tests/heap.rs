@@ -192,7 +192,8 @@ fn dlist_ring_through_a_global_sentinel() {
 
 /// A binary search tree with parent pointers whose node gains a field: version 2 checks the
 /// in-order keys (3 k + 1 for k in 0..999), every child's parent, the root's null parent, the
-/// depth (36: the shape is kept) and main's pointer to the leftmost node.
+/// depth (36: the shape is kept), and pointers held in two frames (main's and the command
+/// loop's below it) to the leftmost node and the root's right child.
 #[test]
 fn tree_with_parent_pointers() {
     migrate(

@@ -723,7 +723,70 @@ impl<'a> Checker<'a> {
         }
         out.types = type_rules;
         self.coverage(spec, &heads);
+        self.untyped_pointers(&out.layouts);
         out
+    }
+
+    /// A warning, when some struct changed, naming the `void *` fields and globals of the old
+    /// version that no layout hint covers: the heap traversal does not follow them, and the
+    /// runtime refuses an update in which one leads to an object that may be of a changed
+    /// type.
+    fn untyped_pointers(&mut self, layouts: &[checked::Layout]) {
+        let changed = self
+            .vd
+            .types
+            .iter()
+            .any(|t| matches!(t.status, TypeStatus::Changed { .. }));
+        if !changed {
+            return;
+        }
+        let mut types: Set<TypeId> = Set::default();
+        let mut globals: Set<GlobalId> = Set::default();
+        for l in layouts {
+            match &l.target {
+                checked::LayoutTarget::Type { ty, .. } => {
+                    types.insert(*ty);
+                }
+                checked::LayoutTarget::Global { global, .. } => {
+                    globals.insert(*global);
+                }
+            }
+        }
+        let m = self.old.m;
+        let void_ptr = |text: &str| {
+            matches!(m.resolve(&upstare_meta::ctype::parse(text)), CType::Pointer(p) if *p == CType::Void)
+        };
+        let mut names = Vec::new();
+        for (id, t) in m.types.iter() {
+            if types.contains(&id) || !t.name.starts_with("struct ") {
+                continue;
+            }
+            for f in t.fields.iter().filter(|f| void_ptr(&f.ty)) {
+                names.push(format!("`{}.{}`", t.name, f.name));
+            }
+        }
+        for (id, g) in m.globals.iter() {
+            if !globals.contains(&id) && void_ptr(&g.ty) {
+                names.push(format!("global `{}`", g.key));
+            }
+        }
+        if names.is_empty() {
+            return;
+        }
+        const SHOWN: usize = 8;
+        let more = names.len().saturating_sub(SHOWN);
+        names.truncate(SHOWN);
+        let mut list = names.join(", ");
+        if more > 0 {
+            list.push_str(&format!(" and {more} more"));
+        }
+        self.err(
+            Diagnostic::warning(
+                Code::UntypedPointer,
+                format!("the heap traversal does not follow these `void *` pointers: {list}"),
+            )
+            .help("if one can hold an object of a changed type, say which (`layout struct S { f: T*; }`, `layout global g: T*;`) or that it holds none (`opaque`); otherwise the update is refused when it meets one"),
+        );
     }
 
     fn origin(&self, kind: &str, span: Span, what: &str) -> Origin {

@@ -1,7 +1,9 @@
 /* heap/tree, version 1: an unbalanced binary search tree of 1000 heap nodes with parent
  * pointers, keys inserted in a scrambled order (key = 3 * (389 i mod 1000) + 1). Reached from a
- * global (`root`) and a local of main (`lowest`, the leftmost node). Commands on stdin: `check`
- * walks the tree in order and prints one summary line, `quit` frees every node and exits.
+ * global (`root`), from a local of main and a parameter of the command loop one frame below it
+ * (`lowest`, the leftmost node), and from a local of that loop (`top`, the root's right child).
+ * Commands on stdin: `check` walks the tree in order and prints one summary line, `quit` frees
+ * every node and exits.
  * Version 2 adds a field in the middle of the node: every node must migrate, and every child,
  * parent and outside pointer must lead to the new nodes. */
 #include <stdio.h>
@@ -83,9 +85,9 @@ static void walk(struct tnode *t, struct walk *w)
     w->depth--;
 }
 
-static void check(struct tnode *lowest)
+static void check(struct tnode *lowest, struct tnode *top)
 {
-    struct walk w = {0, 0, -1, 0, 0, FNV0, FNV0, NULL};
+    struct walk w = {.prev = -1, .h = FNV0, .bytes = FNV0};
     walk(root, &w);
     if (!w.bad && root && root->parent != NULL)
         w.bad = "root->parent";
@@ -94,6 +96,8 @@ static void check(struct tnode *lowest)
     for (struct tnode *t = lowest; !w.bad && t != root; t = t->parent)
         if (!t->parent || t->parent->left != t)
             w.bad = "lowest path";
+    if (!w.bad && (top == NULL || top->parent != root || root->right != top))
+        w.bad = "top";
     printf("v1 tree n=%ld keys=%ld depth=%d digest=%016lx %s%s\n", w.n, w.keys, w.maxdepth, w.h,
            w.bad ? "BAD " : "ok", w.bad ? w.bad : "");
 }
@@ -107,24 +111,40 @@ static long release(struct tnode *t)
     return n;
 }
 
-int main(void)
+/* The command loop, one frame below main: its parameter `lowest` and its local `top` (the
+ * root's right child) live in this frame's record during an update. */
+static long serve(struct tnode *lowest)
 {
     char line[64];
+    long commands = 0;
+    struct tnode *top = root ? root->right : NULL;
+    while (fgets(line, sizeof line, stdin) != NULL) {
+        commands++;
+        if (strncmp(line, "check", 5) == 0)
+            check(lowest, top);
+        else if (strncmp(line, "quit", 4) == 0)
+            break;
+    }
+    return commands;
+}
+
+int main(void)
+{
     setvbuf(stdout, NULL, _IOLBF, 0);
     for (long i = 0; i < N; i++)
         insert(3 * ((389 * i) % N) + 1);
     struct tnode *lowest = root;
     while (lowest->left)
         lowest = lowest->left;
-    struct walk w = {0, 0, -1, 0, 0, FNV0, FNV0, NULL};
+    struct walk w = {.prev = -1, .h = FNV0, .bytes = FNV0};
     walk(root, &w);
     printf("ready\n");
     printf("v1 fnv=%016lx\n", w.bytes);
-    while (fgets(line, sizeof line, stdin) != NULL) {
-        if (strncmp(line, "check", 5) == 0)
-            check(lowest);
-        else if (strncmp(line, "quit", 4) == 0)
-            break;
+    serve(lowest);
+    /* main's own copy of `lowest` was in main's record during the update too. */
+    if (lowest->key != 1 || lowest->left != NULL) {
+        printf("v1 BAD main lowest\n");
+        return 3;
     }
     printf("v1 freed %ld\n", release(root));
     root = NULL;

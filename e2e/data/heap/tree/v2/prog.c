@@ -1,7 +1,7 @@
 /* heap/tree, version 2: the node gains `height` between its key and its children. After the
  * update from version 1, `check` must find the same 1000 keys in order, every child's `parent`
- * pointing back at it, the root's parent null, `height` zero, and main's local `lowest` at the
- * leftmost node. */
+ * pointing back at it, the root's parent null, `height` zero, `lowest` (in main's frame and
+ * the command loop's) at the leftmost node and the loop's `top` at the root's right child. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,9 +86,9 @@ static void walk(struct tnode *t, struct walk *w)
     w->depth--;
 }
 
-static void check(struct tnode *lowest)
+static void check(struct tnode *lowest, struct tnode *top)
 {
-    struct walk w = {0, 0, -1, 0, 0, 0, FNV0, FNV0, NULL};
+    struct walk w = {.prev = -1, .h = FNV0, .bytes = FNV0};
     walk(root, &w);
     if (!w.bad && root && root->parent != NULL)
         w.bad = "root->parent";
@@ -97,6 +97,8 @@ static void check(struct tnode *lowest)
     for (struct tnode *t = lowest; !w.bad && t != root; t = t->parent)
         if (!t->parent || t->parent->left != t)
             w.bad = "lowest path";
+    if (!w.bad && (top == NULL || top->parent != root || root->right != top))
+        w.bad = "top";
     printf("v2 tree n=%ld keys=%ld depth=%d heights=%ld digest=%016lx %s%s\n", w.n, w.keys,
            w.maxdepth, w.heights, w.h, w.bad ? "BAD " : "ok", w.bad ? w.bad : "");
 }
@@ -110,24 +112,40 @@ static long release(struct tnode *t)
     return n;
 }
 
-int main(void)
+/* The command loop, one frame below main: its parameter `lowest` and its local `top` (the
+ * root's right child) live in this frame's record during an update. */
+static long serve(struct tnode *lowest)
 {
     char line[64];
+    long commands = 0;
+    struct tnode *top = root ? root->right : NULL;
+    while (fgets(line, sizeof line, stdin) != NULL) {
+        commands++;
+        if (strncmp(line, "check", 5) == 0)
+            check(lowest, top);
+        else if (strncmp(line, "quit", 4) == 0)
+            break;
+    }
+    return commands;
+}
+
+int main(void)
+{
     setvbuf(stdout, NULL, _IOLBF, 0);
     for (long i = 0; i < N; i++)
         insert(3 * ((389 * i) % N) + 1);
     struct tnode *lowest = root;
     while (lowest->left)
         lowest = lowest->left;
-    struct walk w = {0, 0, -1, 0, 0, 0, FNV0, FNV0, NULL};
+    struct walk w = {.prev = -1, .h = FNV0, .bytes = FNV0};
     walk(root, &w);
     printf("ready\n");
     printf("v2 fnv=%016lx\n", w.bytes);
-    while (fgets(line, sizeof line, stdin) != NULL) {
-        if (strncmp(line, "check", 5) == 0)
-            check(lowest);
-        else if (strncmp(line, "quit", 4) == 0)
-            break;
+    serve(lowest);
+    /* main's own copy of `lowest` was in main's record during the update too. */
+    if (lowest->key != 1 || lowest->left != NULL) {
+        printf("v2 BAD main lowest\n");
+        return 3;
     }
     printf("v2 freed %ld\n", release(root));
     root = NULL;

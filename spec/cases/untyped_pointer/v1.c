@@ -1,0 +1,15 @@
+/* A generic container holds items through `void *`; the item struct changes in v2. */
+#include <stdlib.h>
+struct item { int id; };
+struct node { void *data; struct node *next; };
+struct node *list;
+void *last_seen;
+int main(void) {
+    struct item *it = malloc(sizeof *it);
+    it->id = 1;
+    list = malloc(sizeof *list);
+    list->data = it;
+    list->next = 0;
+    last_seen = it;
+    return 0;
+}
