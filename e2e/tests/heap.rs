@@ -5,7 +5,9 @@
 //! `upstare` CLI, and checks version 2's summary line byte for byte: version 2 walks the
 //! migrated structures with its own types, so a heap object left in its old layout, a pointer
 //! not redirected or a new field not zeroed shows up as other numbers or as `BAD <what>`.
-//! `quit` frees every object, so migrated objects must also be blocks that `free` accepts.
+//! Some programs also print the addresses of kept (unchanged) heap objects after their summary
+//! (`vN at ...`): those objects must stay where they are. `quit` frees every object, so migrated
+//! objects must also be blocks that `free` accepts.
 //!
 //! The expected lines were computed by hand from the programs' formulas (commented at each
 //! test) and agree with plain gcc builds of both versions: version 2 built alone constructs

@@ -864,17 +864,19 @@ fn convert_heap(
     services: &mut upstare_jit::Services,
 ) -> Result<(), String> {
     loop {
-        let job = match heap.borrow_mut().as_mut() {
-            Some(h) => h.next_job(),
+        let jobs = match heap.borrow_mut().as_mut() {
+            Some(h) => h.take_jobs(),
             None => return Ok(()),
         };
-        let Some(job) = job else { return Ok(()) };
-        {
-            let h = heap.borrow();
-            let h = h.as_ref().expect("checked above");
-            h.convert_default(&job, reloc)?;
+        if jobs.is_empty() {
+            return Ok(());
         }
-        if let Some(rule) = job.rule {
+        heap.borrow()
+            .as_ref()
+            .expect("checked above")
+            .convert_defaults(&jobs, reloc)?;
+        for job in jobs.iter().filter(|j| j.rule.is_some()) {
+            let rule = job.rule.expect("filtered");
             // SAFETY: `count` old objects of the rule's old type, `old_size` apart, and their
             // new blocks, `new_size` apart, as a type rule expects.
             let r = unsafe {

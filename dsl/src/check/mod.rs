@@ -753,9 +753,7 @@ impl<'a> Checker<'a> {
             }
         }
         let m = self.old.m;
-        let void_ptr = |text: &str| {
-            matches!(m.resolve(&upstare_meta::ctype::parse(text)), CType::Pointer(p) if *p == CType::Void)
-        };
+        let void_ptr = |text: &str| matches!(m.resolve(&upstare_meta::ctype::parse(text)), CType::Pointer(p) if *p == CType::Void);
         let mut names = Vec::new();
         for (id, t) in m.types.iter() {
             if types.contains(&id) || !t.name.starts_with("struct ") {

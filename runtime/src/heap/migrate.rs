@@ -98,6 +98,9 @@ pub struct Heap<'a> {
     pub errors: Vec<String>,
     /// Blocks converted so far (an index into `order`).
     converted: usize,
+    /// Blocks below this index were considered by `allocate` (the ones typed later by a
+    /// rule's `migrate` are new, and so above it).
+    allocated_upto: usize,
     /// Migrated blocks in allocation order.
     order: Vec<u32>,
     /// Extra blocks made for rules (`migrate_str`): (pointer, length).
@@ -152,6 +155,7 @@ impl<'a> Heap<'a> {
             conflicts: Vec::new(),
             errors: Vec::new(),
             converted: 0,
+            allocated_upto: 0,
             order: Vec::new(),
             extra: Vec::new(),
             hint_services: upstare_jit::Services::standalone(),
@@ -573,9 +577,10 @@ impl<'a> Heap<'a> {
         }
     }
 
-    /// Gives every typed block whose objects change a new block (from `from` on).
+    /// Gives every typed block whose objects change, and that has none yet, a new block.
     pub fn allocate(&mut self) {
-        for id in 0..self.blocks.len() {
+        let mut pending: Vec<(u32, usize)> = Vec::new();
+        for id in self.allocated_upto..self.blocks.len() {
             let (s, count, len, new) = {
                 let b = &self.blocks[id];
                 (b.shape, b.count, b.len, b.new)
@@ -589,20 +594,30 @@ impl<'a> Heap<'a> {
             };
             let (os, ns) = (plan.old_size, plan.new_size);
             let tail = (len as u64).saturating_sub(count * os);
-            let new_len = (count * ns + tail) as usize;
-            // SAFETY: plain allocation; freed on abort or owned by the program after commit.
-            let p = unsafe { libc::malloc(new_len.max(1)) } as usize;
+            pending.push((id as u32, (count * ns + tail) as usize));
+        }
+        self.allocated_upto = self.blocks.len();
+        // Many small blocks: the allocator's page faults dominate, so both cores take part.
+        let news: Vec<usize> = split(pending.len(), |r| {
+            r.map(|i| {
+                // SAFETY: plain allocation; freed on abort or owned by the program after commit.
+                unsafe { libc::malloc(pending[i].1.max(1)) as usize }
+            })
+            .collect::<Vec<usize>>()
+        })
+        .concat();
+        for (&(id, new_len), p) in pending.iter().zip(news) {
             if p == 0 {
                 self.errors.push(format!(
                     "out of memory migrating a heap block of {new_len} bytes"
                 ));
-                return;
+                continue;
             }
-            let b = &mut self.blocks[id];
+            let b = &mut self.blocks[id as usize];
             b.new = p;
             b.new_len = new_len;
             self.any_migrated = true;
-            self.order.push(id as u32);
+            self.order.push(id);
         }
     }
 
@@ -757,31 +772,46 @@ impl<'a> Heap<'a> {
     // -----------------------------------------------------------------------------------------
     // 4. Conversion
 
-    /// The next migrated block to convert: (old start, old stride, new start, new stride,
-    /// count, tail bytes, its type rule). None when all are done.
-    pub fn next_job(&mut self) -> Option<Job<'a>> {
-        let id = *self.order.get(self.converted)?;
-        self.converted += 1;
-        let b = &self.blocks[id as usize];
-        let s = b.shape.expect("migrated blocks are typed");
-        let plan = self.plan_ref(s);
-        let rule = plan
-            .rule
-            .and_then(|k| self.rules.and_then(|r| r.type_rule(k)));
-        Some(Job {
-            old: b.start,
-            new: b.new,
-            count: b.count,
-            old_size: plan.old_size,
-            new_size: plan.new_size,
-            tail: (b.len as u64).saturating_sub(b.count * plan.old_size),
-            rule,
-            ty: s,
-        })
+    /// The migrated blocks not converted yet.
+    pub fn take_jobs(&mut self) -> Vec<Job<'a>> {
+        let ids: Vec<u32> = self.order[self.converted..].to_vec();
+        self.converted = self.order.len();
+        ids.into_iter()
+            .map(|id| {
+                let b = &self.blocks[id as usize];
+                let s = b.shape.expect("migrated blocks are typed");
+                let plan = self.plan_ref(s);
+                Job {
+                    old: b.start,
+                    new: b.new,
+                    count: b.count,
+                    old_size: plan.old_size,
+                    new_size: plan.new_size,
+                    tail: (b.len as u64).saturating_sub(b.count * plan.old_size),
+                    rule: plan
+                        .rule
+                        .and_then(|k| self.rules.and_then(|r| r.type_rule(k))),
+                    ty: s,
+                }
+            })
+            .collect()
+    }
+
+    /// Fills the new objects of `jobs` with the automatic default, on both cores when there
+    /// are many.
+    pub fn convert_defaults(&self, jobs: &[Job], reloc: &Relocator) -> Result<(), String> {
+        let shared = Shared(self);
+        let results = split(jobs.len(), |r| {
+            let heap = shared.get();
+            jobs[r]
+                .iter()
+                .try_for_each(|j| heap.convert_default(j, reloc))
+        });
+        results.into_iter().collect()
     }
 
     /// Fills the new objects of `job` with the automatic default (pointers mapped).
-    pub fn convert_default(&self, job: &Job, reloc: &Relocator) -> Result<(), String> {
+    fn convert_default(&self, job: &Job, reloc: &Relocator) -> Result<(), String> {
         let s = job.ty;
         let plan = self.plan_ref(s);
         let mut r = HeapRelocate { heap: self, reloc };
@@ -926,12 +956,15 @@ impl<'a> Heap<'a> {
             // SAFETY: a pointer slot of a kept object, every thread parked.
             unsafe { (a as *mut u64).write_unaligned(v) };
         }
-        let mut old = Vec::with_capacity(self.order.len());
-        for &id in &self.order {
-            let b = &self.blocks[id as usize];
-            track::adopt(b.new as *mut u8, b.new_len);
-            old.push(b.start);
-        }
+        let blocks = &self.blocks;
+        let order = &self.order;
+        split(order.len(), |r| {
+            for &id in &order[r] {
+                let b = &blocks[id as usize];
+                track::adopt(b.new as *mut u8, b.new_len);
+            }
+        });
+        let old = order.iter().map(|&id| blocks[id as usize].start).collect();
         for &(p, n) in &self.extra {
             track::adopt(p as *mut u8, n);
         }
@@ -962,6 +995,43 @@ impl<'a> Heap<'a> {
 impl Drop for Heap<'_> {
     fn drop(&mut self) {
         self.free_new();
+    }
+}
+
+/// `f` over `0..n` in contiguous ranges, on two threads when `n` is large enough to pay for
+/// one (the updater thread takes the first range).
+fn split<R: Send>(n: usize, f: impl Fn(std::ops::Range<usize>) -> R + Sync) -> Vec<R> {
+    const MIN_PARALLEL: usize = 16 * 1024;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(2);
+    if n < MIN_PARALLEL || threads < 2 {
+        return vec![f(0..n)];
+    }
+    let mid = n / 2;
+    std::thread::scope(|sc| {
+        let other = sc.spawn(|| f(mid..n));
+        let first = f(0..mid);
+        // A panic in the other half is a bug: fail like this thread would.
+        let second = other
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        vec![first, second]
+    })
+}
+
+/// The heap shared with the conversion's second thread, which only calls `&self` methods
+/// that read (`convert_default`, `map`).
+struct Shared<'h, 'a>(&'h Heap<'a>);
+
+// SAFETY: the only members of `Heap` that are not `Sync` are the block table's raw region
+// pointers (read only through `get` while shared) and the hint services' boxed closures
+// (`FnMut`, never called through a shared reference). Nothing is written while shared.
+unsafe impl Sync for Shared<'_, '_> {}
+
+impl<'h, 'a> Shared<'h, 'a> {
+    fn get(&self) -> &'h Heap<'a> {
+        self.0
     }
 }
 
