@@ -330,3 +330,26 @@ fn type_rule_computes_a_new_field_everywhere() {
         true,
     );
 }
+
+/// A vector whose popped slots keep pointers to freed items, one of whose blocks a live string
+/// now occupies. Without a hint the traversal reads every slot of the block, finds an "item"
+/// where the string is, and must refuse rather than rewrite the string; version 1 runs on.
+/// With `items: struct item*[old.n]` only the live slots count: the eight items migrate (ids
+/// 0 + ... + 7, weights 100 + ... + 107, `rank` zero) and the string is intact.
+#[test]
+fn stale_vector_slots_refuse_without_a_count_hint() {
+    let v1 = "v1 stale n=8 ids=28 weights=828 name=abcdefghijklmno";
+    let v2 = "v2 stale n=8 ids=28 weights=828 ranks=0 name=abcdefghijklmno";
+    let (_work, mut p, module, first) = start("stale", "stale");
+    assert_eq!(first, v1);
+    if Toolchain::get().overridden {
+        return quit(p, "v1", 8);
+    }
+    let o = p.update(&module, &[]);
+    assert_refused(&o, &["`char *` in global `name`", "stale pointer"]);
+    assert_eq!(check(&mut p, v1), v1, "{}", o.report());
+    let o = p.update(&module, &["--spec", &spec("stale", "hint.upd")]);
+    assert_updated(&o);
+    assert_eq!(check(&mut p, v2), v2, "{}", o.report());
+    quit(p, "v2", 8);
+}

@@ -516,7 +516,7 @@ fn transform<'h>(
         lap("roots + discovery", &mut t);
         h.allocate();
         lap("allocation", &mut t);
-        h.check_untyped(&|o| describe_origin(cur, o));
+        h.check_views(&|o| describe_origin(cur, o));
         if !h.errors.is_empty() {
             return Err(std::mem::take(&mut h.errors));
         }

@@ -740,12 +740,12 @@ impl<'a> Checker<'a> {
         if !changed {
             return;
         }
-        let mut types: Set<TypeId> = Set::default();
+        let mut fields: Set<(TypeId, u32)> = Set::default();
         let mut globals: Set<GlobalId> = Set::default();
         for l in layouts {
             match &l.target {
-                checked::LayoutTarget::Type { ty, .. } => {
-                    types.insert(*ty);
+                checked::LayoutTarget::Type { ty, fields: hints } => {
+                    fields.extend(hints.iter().map(|h| (*ty, h.field)));
                 }
                 checked::LayoutTarget::Global { global, .. } => {
                     globals.insert(*global);
@@ -756,11 +756,13 @@ impl<'a> Checker<'a> {
         let void_ptr = |text: &str| matches!(m.resolve(&upstare_meta::ctype::parse(text)), CType::Pointer(p) if *p == CType::Void);
         let mut names = Vec::new();
         for (id, t) in m.types.iter() {
-            if types.contains(&id) || !t.name.starts_with("struct ") {
+            if !t.name.starts_with("struct ") {
                 continue;
             }
-            for f in t.fields.iter().filter(|f| void_ptr(&f.ty)) {
-                names.push(format!("`{}.{}`", t.name, f.name));
+            for (i, f) in t.fields.iter().enumerate() {
+                if void_ptr(&f.ty) && !fields.contains(&(id, i as u32)) {
+                    names.push(format!("`{}.{}`", t.name, f.name));
+                }
             }
         }
         for (id, g) in m.globals.iter() {
@@ -1289,6 +1291,24 @@ impl<'a> Checker<'a> {
                     return None;
                 }
                 let pointee = self.pointee(ht, params, ht.ptrs - 1)?;
+                // A hint names the pointee of a `void *`; on a typed pointer it can only say
+                // how many there are, so it must repeat the declared pointee.
+                if let (CType::Pointer(declared), checked::Pointee::Type { ty: hinted, .. }) =
+                    (self.old.m.resolve(ty), &pointee)
+                {
+                    if *declared != CType::Void && self.old.m.resolve(hinted) != *declared {
+                        self.err(
+                            bad(
+                                format!("the field points to `{declared}`, not `{hinted}`"),
+                                "another pointee".into(),
+                            )
+                            .help(format!(
+                                "a pointer hint gives a `void *` its pointee; on this field write `{declared}*` (with `[len]` for a count)"
+                            )),
+                        );
+                        return None;
+                    }
+                }
                 let len = match len {
                     None => checked::PtrLen::One,
                     Some(ast::HintLen::Nul(_)) => checked::PtrLen::Nul,

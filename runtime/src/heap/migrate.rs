@@ -40,7 +40,7 @@ use upstare_meta::transfer::{self, Relocate};
 use upstare_meta::{CType, Conv, Module};
 
 use super::granules::GranuleMap;
-use super::shape::{Count, ShapeId, Shapes, Target};
+use super::shape::{Count, Shape, ShapeId, Shapes, Target, Untyped};
 use super::track::{self, Readable};
 use crate::plan::Relocator;
 
@@ -62,6 +62,8 @@ struct BlockInfo {
     /// The new block (0: the block stays).
     new: usize,
     new_len: usize,
+    /// The offset of the pointer that gave the block its type.
+    view_off: u64,
 }
 
 /// Where an untyped pointer was found, for the refusal message.
@@ -92,6 +94,11 @@ pub struct Heap<'a> {
     kept_regions: Vec<(usize, ShapeId, u64)>,
     /// `void *` values found, and where.
     untyped: Vec<(usize, Origin)>,
+    /// `char *` values found, and where.
+    bytes: Vec<(usize, Origin)>,
+    /// Typed views accepted before the block's type was known for sure: (block, shape,
+    /// offset), checked against the final type (`check_views`).
+    to_verify: Vec<(u32, ShapeId, u64)>,
     /// Blocks reached as two unrelated types: (block, first, second).
     conflicts: Vec<(u32, ShapeId, ShapeId)>,
     /// Problems that refuse the update.
@@ -152,6 +159,8 @@ impl<'a> Heap<'a> {
             plans: Vec::new(),
             kept_regions: Vec::new(),
             untyped: Vec::new(),
+            bytes: Vec::new(),
+            to_verify: Vec::new(),
             conflicts: Vec::new(),
             errors: Vec::new(),
             converted: 0,
@@ -217,12 +226,7 @@ impl<'a> Heap<'a> {
 
     /// A pointer of unknown type (a thread's start argument).
     pub fn root_untyped(&mut self, v: usize) {
-        self.reach(
-            v as u64,
-            Target::Untyped { void_ptr: true },
-            0,
-            Origin::Other,
-        );
+        self.reach(v as u64, Target::Untyped(Untyped::Void), 0, Origin::Other);
     }
 
     fn scan_value(&mut self, addr: usize, s: ShapeId, origin: Origin) {
@@ -249,11 +253,9 @@ impl<'a> Heap<'a> {
         }
         let v = v as usize;
         match target {
-            Target::Untyped { void_ptr } => {
-                if void_ptr {
-                    self.untyped.push((v, origin));
-                }
-            }
+            Target::Untyped(Untyped::Void) => self.untyped.push((v, origin)),
+            Target::Untyped(Untyped::Char) => self.bytes.push((v, origin)),
+            Target::Untyped(Untyped::Other) => {}
             Target::Typed { shape, count } => {
                 let count = match count {
                     Count::Block => None,
@@ -321,6 +323,7 @@ impl<'a> Heap<'a> {
             count: 0,
             new: 0,
             new_len: 0,
+            view_off: 0,
         });
         Some(id)
     }
@@ -361,28 +364,28 @@ impl<'a> Heap<'a> {
                 let b = &mut self.blocks[id as usize];
                 b.shape = Some(s);
                 b.count = n;
+                b.view_off = off;
                 self.work.push(id);
             }
             Some(e) if e == s => {}
             Some(e) => {
                 let es = self.shapes.get(e).size;
-                if es > 0 && self.contains(e, off % es, s, 0) {
+                if es > 0 && self.contains_compatible(e, off % es, s) {
                     return;
                 }
                 let (e_record, s_record) = (
                     self.shapes.get(e).record.is_some(),
                     self.shapes.get(s).record.is_some(),
                 );
-                if e_record && !s_record {
-                    // A pointer to a scalar inside a struct the block already holds.
-                    return;
-                }
                 if !e_record && s_record && off % size == 0 {
                     // The block was seen through a pointer to one of the struct's fields
-                    // first: it holds the structs.
+                    // first: it holds the structs if that pointer lands on such a field
+                    // (checked once the block's type is final).
                     let b = &mut self.blocks[id as usize];
                     b.shape = Some(s);
                     b.count = len as u64 / size;
+                    self.to_verify.push((id, e, b.view_off));
+                    b.view_off = off;
                     self.work.push(id);
                     return;
                 }
@@ -415,6 +418,17 @@ impl<'a> Heap<'a> {
     /// Whether a value of shape `inner` lies at offset `off` of a value of shape `outer`
     /// (the same type, a field, a field of a field, an element).
     fn contains(&mut self, outer: ShapeId, off: u64, inner: ShapeId, depth: usize) -> bool {
+        self.contains_where(outer, off, &|id, _| id == inner, depth)
+    }
+
+    /// Whether a value for which `is` holds lies at offset `off` of a value of shape `outer`.
+    fn contains_where(
+        &mut self,
+        outer: ShapeId,
+        off: u64,
+        is: &dyn Fn(ShapeId, &Shape) -> bool,
+        depth: usize,
+    ) -> bool {
         if depth > 16 {
             return false;
         }
@@ -422,7 +436,7 @@ impl<'a> Heap<'a> {
             let o = self.shapes.get(outer);
             (o.ty.clone(), o.size)
         };
-        if off == 0 && outer == inner {
+        if off == 0 && is(outer, self.shapes.get(outer)) {
             return true;
         }
         if off >= osize {
@@ -435,7 +449,7 @@ impl<'a> Heap<'a> {
                     return false;
                 }
                 let e = self.shapes.of(elem, &[]);
-                self.contains(e, off % es, inner, depth + 1)
+                self.contains_where(e, off % es, is, depth + 1)
             }
             _ => {
                 let Some(r) = self.shapes.get(outer).record else {
@@ -454,7 +468,7 @@ impl<'a> Heap<'a> {
                 for (fo, fs, ty) in fields {
                     if fo <= off && off < fo + fs.max(1) {
                         let f = self.shapes.of_text(&ty);
-                        if self.contains(f, off - fo, inner, depth + 1) {
+                        if self.contains_where(f, off - fo, is, depth + 1) {
                             return true;
                         }
                     }
@@ -621,10 +635,21 @@ impl<'a> Heap<'a> {
         }
     }
 
-    /// Blocks reached through `void *` only, which may hold objects of a changed type: an
-    /// error each, naming where the pointer was found. Blocks reached as two unrelated types,
-    /// one of which changes: an error too.
-    pub fn check_untyped(&mut self, describe: &dyn Fn((Origin, Option<String>)) -> String) {
+    /// Checks what the traversal could not check while it ran, once every block's type is
+    /// final, and refuses (an error each, like ones grouped) where the heap cannot be read
+    /// with certainty:
+    /// - a `void *` leading to a block that no typed pointer reaches, while objects of that
+    ///   size change type;
+    /// - a block reached as two unrelated types one of which changes;
+    /// - a pointer to a scalar (or a `char *`) into a block that migrates, where its type has
+    ///   no such field: a stale pointer into memory freed and reused (a popped vector slot),
+    ///   or a disagreement; migrating would rewrite the object the other pointer sees.
+    pub fn check_views(&mut self, describe: &dyn Fn((Origin, Option<String>)) -> String) {
+        let mut found: Vec<(String, usize)> = Vec::new();
+        let mut note = |msg: String| match found.iter_mut().find(|(m, _)| *m == msg) {
+            Some((_, n)) => *n += 1,
+            None => found.push((msg, 1)),
+        };
         let untyped = std::mem::take(&mut self.untyped);
         let sizes = if untyped.is_empty() {
             Vec::new()
@@ -644,29 +669,95 @@ impl<'a> Heap<'a> {
                 .iter()
                 .any(|&s| s > 0 && b.len as u64 >= s && b.len as u64 % s < 16.min(s));
             if fits && reported.insert(b.start) {
-                let name = match origin {
-                    Origin::Field(s, _) => Some(self.shapes.get(s).ty.to_string()),
-                    _ => None,
-                };
-                self.errors.push(format!(
+                let name = self.origin_type(origin);
+                note(format!(
                     "a `void *` in {} leads to a heap block of {} bytes that no typed pointer reaches, and objects of that size change type: say what it holds with a layout hint (`layout ... : T*;` or `opaque`)",
                     describe((origin, name)),
                     b.len
                 ));
             }
         }
+        for (id, e, off) in std::mem::take(&mut self.to_verify) {
+            let Some(s) = self.blocks[id as usize].shape else {
+                continue;
+            };
+            let size = self.shapes.get(s).size.max(1);
+            if !self.contains_compatible(s, off % size, e) {
+                self.conflicts.push((id, s, e));
+            }
+        }
         for (id, a, b) in std::mem::take(&mut self.conflicts) {
-            let changes = self.changes(a) || self.changes(b);
-            if changes {
+            if self.changes(a) || self.changes(b) {
                 let blk = &self.blocks[id as usize];
-                self.errors.push(format!(
-                    "a heap block of {} bytes is reached both as `{}` and as `{}`: which type it holds is ambiguous (give a layout hint)",
+                note(format!(
+                    "a heap block of {} bytes is reached both as `{}` and as `{}`: which type it holds is ambiguous (a stale pointer to memory freed and reused, or a cast; a layout hint can say `opaque`)",
                     blk.len,
                     self.shapes.get(a).ty,
                     self.shapes.get(b).ty
                 ));
             }
         }
+        for (v, origin) in std::mem::take(&mut self.bytes) {
+            let Some(b) = track::lookup(v, &self.readable) else {
+                continue;
+            };
+            let id = self.fwd.get(b.start);
+            if id == 0 {
+                continue;
+            }
+            let blk = &self.blocks[id as usize - 1];
+            let (Some(s), start) = (blk.shape, blk.start) else {
+                continue;
+            };
+            if blk.start != b.start || !self.changes(s) {
+                continue;
+            }
+            let size = self.shapes.get(s).size.max(1);
+            let off = (v - start) as u64 % size;
+            let bytes_there = self.contains_where(s, off, &|_, sh| is_byte(&sh.ty), 0);
+            if !bytes_there {
+                let name = self.origin_type(origin);
+                note(format!(
+                    "a `char *` in {} points into a heap object of `{}` that migrates, where it holds no characters (offset {off}): a stale pointer to memory freed and reused, or a cast; say `opaque` in a layout hint if it is stale",
+                    describe((origin, name)),
+                    self.shapes.get(s).ty
+                ));
+            }
+        }
+        for (msg, n) in found {
+            self.errors.push(if n > 1 {
+                format!("{msg} (and {} more like it)", n - 1)
+            } else {
+                msg
+            });
+        }
+    }
+
+    /// The type of the object a pointer was found in, for messages.
+    fn origin_type(&self, o: Origin) -> Option<String> {
+        match o {
+            Origin::Field(s, _) => Some(self.shapes.get(s).ty.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Whether a value of shape `inner` (or of a compatible scalar: an integer of the same
+    /// size, any pointer) lies at offset `off` of a value of shape `outer`.
+    fn contains_compatible(&mut self, outer: ShapeId, off: u64, inner: ShapeId) -> bool {
+        let it = self.shapes.get(inner).ty.clone();
+        let isz = self.shapes.get(inner).size;
+        self.contains_where(
+            outer,
+            off,
+            &|id, sh| {
+                id == inner
+                    || (sh.size == isz
+                        && ((is_integer(&sh.ty) && is_integer(&it))
+                            || (matches!(sh.ty, CType::Pointer(_))
+                                && matches!(it, CType::Pointer(_)))))
+            },
+            0,
+        )
     }
 
     /// The sizes of the old structs whose objects would migrate (a changed layout or a type
@@ -1087,4 +1178,12 @@ impl Relocate for HeapRelocate<'_, '_> {
     fn pointer(&mut self, v: u64) -> Result<u64, String> {
         self.heap.map(self.reloc, v)
     }
+}
+
+fn is_integer(t: &CType) -> bool {
+    matches!(t, CType::Int { .. } | CType::Enum(_) | CType::Bool)
+}
+
+fn is_byte(t: &CType) -> bool {
+    matches!(t, CType::Int { bytes: 1, .. } | CType::Bool)
 }

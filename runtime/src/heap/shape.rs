@@ -44,13 +44,22 @@ pub enum Count {
     Nul,
 }
 
+/// What an untyped pointer is declared to point to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Untyped {
+    /// `void *`: may hide an object of a changed type.
+    Void,
+    /// `char *` (and `_Bool *`): bytes; a migrated object it points into must hold bytes there.
+    Char,
+    /// Functions, unread types, hinted strings and function pointers.
+    Other,
+}
+
 /// What a pointer slot's value leads to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
-    /// Relocated, never followed; `void_ptr` for a `void *`, which may hide a changed object.
-    Untyped {
-        void_ptr: bool,
-    },
+    /// Relocated, never followed.
+    Untyped(Untyped),
     Typed {
         shape: ShapeId,
         count: Count,
@@ -158,13 +167,13 @@ impl<'a> Shapes<'a> {
     /// The target of a pointer to `inner` (resolved).
     fn pointee(&mut self, inner: &CType) -> Target {
         match inner {
-            CType::Void => Target::Untyped { void_ptr: true },
-            CType::Function | CType::Opaque(_) => Target::Untyped { void_ptr: false },
-            CType::Int { bytes: 1, .. } | CType::Bool => Target::Untyped { void_ptr: false },
+            CType::Void => Target::Untyped(Untyped::Void),
+            CType::Function | CType::Opaque(_) => Target::Untyped(Untyped::Other),
+            CType::Int { bytes: 1, .. } | CType::Bool => Target::Untyped(Untyped::Char),
             t => {
                 let shape = self.of(t, &[]);
                 if self.get(shape).size == 0 {
-                    Target::Untyped { void_ptr: false }
+                    Target::Untyped(Untyped::Other)
                 } else {
                     Target::Typed {
                         shape,
@@ -300,13 +309,13 @@ impl<'a> Shapes<'a> {
             // before reaching here).
             Hint::Str | Hint::FnPtr | Hint::Plain => out.push(Slot {
                 off,
-                target: Target::Untyped { void_ptr: false },
+                target: Target::Untyped(Untyped::Other),
             }),
             Hint::Ptr { pointee, len } => {
                 let Some((t, targs)) = self.pointee_type(pointee, args) else {
                     out.push(Slot {
                         off,
-                        target: Target::Untyped { void_ptr: false },
+                        target: Target::Untyped(Untyped::Other),
                     });
                     return;
                 };
