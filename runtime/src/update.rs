@@ -864,19 +864,25 @@ fn convert_heap(
     services: &mut upstare_jit::Services,
 ) -> Result<(), String> {
     loop {
-        let jobs = match heap.borrow_mut().as_mut() {
-            Some(h) => h.take_jobs(),
+        let batch = match heap.borrow_mut().as_mut() {
+            Some(h) => h.take_batch(),
             None => return Ok(()),
         };
-        if jobs.is_empty() {
+        if batch.is_empty() {
             return Ok(());
         }
-        heap.borrow()
-            .as_ref()
-            .expect("checked above")
-            .convert_defaults(&jobs, reloc)?;
-        for job in jobs.iter().filter(|j| j.rule.is_some()) {
-            let rule = job.rule.expect("filtered");
+        let rules = {
+            let h = heap.borrow();
+            let h = h.as_ref().expect("checked above");
+            h.convert_defaults(batch.clone(), reloc)?;
+            h.has_type_rules()
+        };
+        if !rules {
+            continue;
+        }
+        for k in batch {
+            let job = heap.borrow().as_ref().expect("checked above").job(k);
+            let Some(rule) = job.rule else { continue };
             // SAFETY: `count` old objects of the rule's old type, `old_size` apart, and their
             // new blocks, `new_size` apart, as a type rule expects.
             let r = unsafe {

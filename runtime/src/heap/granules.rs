@@ -14,12 +14,18 @@ const ENTRIES: usize = 1 << (REGION_SHIFT - GRANULE_SHIFT);
 
 pub struct GranuleMap {
     regions: Vec<*mut u32>,
+    /// Entries set so far; past `HUGE_AFTER` the regions ask for huge pages, since a large
+    /// traversal touches most of their pages and one fault per 4 KiB is what costs.
+    set: usize,
 }
+
+const HUGE_AFTER: usize = 1 << 16;
 
 impl GranuleMap {
     pub fn new() -> GranuleMap {
         GranuleMap {
             regions: vec![std::ptr::null_mut(); REGIONS],
+            set: 0,
         }
     }
 
@@ -63,6 +69,12 @@ impl GranuleMap {
         let g = (p & ((1 << REGION_SHIFT) - 1)) >> GRANULE_SHIFT;
         // SAFETY: as in `get`.
         unsafe { *slot.add(g) = v };
+        self.set += 1;
+        if self.set == HUGE_AFTER {
+            for &base in self.regions.iter().filter(|b| !b.is_null()) {
+                huge_pages(base as usize, ENTRIES * 4);
+            }
+        }
         true
     }
 }
@@ -90,5 +102,20 @@ mod tests {
         assert_eq!(m.get(p), 7);
         assert_eq!(m.get(p + 15), 7);
         assert_eq!(m.get(p + 16), 0);
+    }
+}
+
+/// Asks for transparent huge pages on the 2 MiB pages inside `[p, p + len)` (where the system
+/// allows them on request): large migrations touch hundreds of megabytes, and the cost is then
+/// the number of page faults, 512 times fewer with huge pages. Best effort: a failure changes
+/// nothing.
+pub fn huge_pages(p: usize, len: usize) {
+    const HUGE: usize = 2 << 20;
+    let start = (p + HUGE - 1) & !(HUGE - 1);
+    let end = (p + len) & !(HUGE - 1);
+    if end > start {
+        // SAFETY: advice only; the range is inside mappings of this process (or the call fails
+        // harmlessly with ENOMEM for the unmapped part).
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
     }
 }

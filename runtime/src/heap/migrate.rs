@@ -39,7 +39,11 @@ use upstare_jit::{Compiled, Rule, TypeRuleKey};
 use upstare_meta::transfer::{self, Relocate};
 use upstare_meta::{CType, Conv, Module};
 
-use super::granules::GranuleMap;
+use super::granules::{huge_pages, GranuleMap};
+
+/// The size of glibc's non-main arena heaps (64 MiB on 64-bit systems), the unit in which the
+/// allocator maps memory for the blocks made here.
+const ARENA: usize = 64 << 20;
 use super::shape::{Count, Shape, ShapeId, Shapes, Target, Untyped};
 use super::track::{self, Readable};
 use crate::plan::Relocator;
@@ -612,10 +616,26 @@ impl<'a> Heap<'a> {
         }
         self.allocated_upto = self.blocks.len();
         // Many small blocks: the allocator's page faults dominate, so both cores take part.
+        let many = pending.len() >= 1 << 14;
         let news: Vec<usize> = split(pending.len(), |r| {
+            let bytes: usize = if many {
+                pending[r.clone()].iter().map(|p| p.1 + 16).sum()
+            } else {
+                0
+            };
+            if many {
+                grow_arena(bytes);
+            }
+            let mut arena = 0;
             r.map(|i| {
                 // SAFETY: plain allocation; freed on abort or owned by the program after commit.
-                unsafe { libc::malloc(pending[i].1.max(1)) as usize }
+                let p = unsafe { libc::malloc(pending[i].1.max(1)) as usize };
+                if many && p != 0 && p & !(ARENA - 1) != arena {
+                    // A new arena heap (or the first block): where the next blocks will be.
+                    arena = p & !(ARENA - 1);
+                    huge_pages(p, bytes.min(ARENA));
+                }
+                p
             })
             .collect::<Vec<usize>>()
         })
@@ -863,45 +883,54 @@ impl<'a> Heap<'a> {
     // -----------------------------------------------------------------------------------------
     // 4. Conversion
 
-    /// The migrated blocks not converted yet.
-    pub fn take_jobs(&mut self) -> Vec<Job<'a>> {
-        let ids: Vec<u32> = self.order[self.converted..].to_vec();
+    /// The migrated blocks not converted yet, as a range of conversion indexes (`job`).
+    pub fn take_batch(&mut self) -> std::ops::Range<usize> {
+        let r = self.converted..self.order.len();
         self.converted = self.order.len();
-        ids.into_iter()
-            .map(|id| {
-                let b = &self.blocks[id as usize];
-                let s = b.shape.expect("migrated blocks are typed");
-                let plan = self.plan_ref(s);
-                Job {
-                    old: b.start,
-                    new: b.new,
-                    count: b.count,
-                    old_size: plan.old_size,
-                    new_size: plan.new_size,
-                    tail: (b.len as u64).saturating_sub(b.count * plan.old_size),
-                    rule: plan
-                        .rule
-                        .and_then(|k| self.rules.and_then(|r| r.type_rule(k))),
-                    ty: s,
-                }
-            })
-            .collect()
+        r
     }
 
-    /// Fills the new objects of `jobs` with the automatic default, on both cores when there
+    /// The conversion of the `k`-th migrated block.
+    pub fn job(&self, k: usize) -> Job<'a> {
+        let b = &self.blocks[self.order[k] as usize];
+        let s = b.shape.expect("migrated blocks are typed");
+        let plan = self.plan_ref(s);
+        Job {
+            old: b.start,
+            new: b.new,
+            count: b.count,
+            old_size: plan.old_size,
+            new_size: plan.new_size,
+            tail: (b.len as u64).saturating_sub(b.count * plan.old_size),
+            rule: plan
+                .rule
+                .and_then(|k| self.rules.and_then(|r| r.type_rule(k))),
+            ty: s,
+        }
+    }
+
+    /// Whether any type rule runs on heap objects.
+    pub fn has_type_rules(&self) -> bool {
+        self.rules.is_some_and(|r| r.type_rules().next().is_some())
+    }
+
+    /// Fills the new objects of a batch with the automatic default, on both cores when there
     /// are many.
-    pub fn convert_defaults(&self, jobs: &[Job], reloc: &Relocator) -> Result<(), String> {
+    pub fn convert_defaults(
+        &self,
+        batch: std::ops::Range<usize>,
+        reloc: &Relocator,
+    ) -> Result<(), String> {
         let shared = Shared(self);
-        let results = split(jobs.len(), |r| {
+        let base = batch.start;
+        let results = split(batch.len(), |r| {
             let heap = shared.get();
-            jobs[r]
-                .iter()
-                .try_for_each(|j| heap.convert_default(j, reloc))
+            (base + r.start..base + r.end)
+                .try_for_each(|k| heap.convert_default(&heap.job(k), reloc))
         });
         results.into_iter().collect()
     }
 
-    /// Fills the new objects of `job` with the automatic default (pointers mapped).
     fn convert_default(&self, job: &Job, reloc: &Relocator) -> Result<(), String> {
         let s = job.ty;
         let plan = self.plan_ref(s);
@@ -1086,6 +1115,38 @@ impl<'a> Heap<'a> {
 impl Drop for Heap<'_> {
     fn drop(&mut self) {
         self.free_new();
+    }
+}
+
+/// Grows this thread's malloc arena by about `bytes` in large steps, then gives the memory
+/// back to the arena's free space. glibc grows a thread's arena only by what each allocation
+/// needs, with one `mprotect` per page: a million small blocks would cost tens of thousands of
+/// system calls. Blocks just under the mmap threshold grow it 30 pages at a time (free space
+/// the arena already has is used first, so the loop goes on until the arena's size, which
+/// `mallinfo2` reports, has grown); once freed, the arena keeps the pages' protection and
+/// later blocks come from it without a system call.
+fn grow_arena(bytes: usize) {
+    const STEP: usize = 120 << 10;
+    // SAFETY: a statistics query.
+    let system = || unsafe { libc::mallinfo2() }.arena;
+    let target = system() + bytes;
+    let mut held = Vec::with_capacity(2 * (bytes / STEP + 1));
+    // Bounded: at most twice the steps the bytes need.
+    for _ in 0..2 * (bytes / STEP + 1) {
+        // SAFETY: plain allocations, freed right below. `black_box`: the compiler may
+        // otherwise drop an allocation nothing reads.
+        let p = std::hint::black_box(unsafe { libc::malloc(STEP) });
+        if p.is_null() {
+            break;
+        }
+        held.push(p);
+        if held.len() % 16 == 0 && system() >= target {
+            break;
+        }
+    }
+    for p in held.into_iter().rev() {
+        // SAFETY: allocated above.
+        unsafe { libc::free(std::hint::black_box(p)) };
     }
 }
 
