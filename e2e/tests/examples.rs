@@ -305,6 +305,11 @@ fn prodcons_item_type_changes_under_the_consumers() {
         &["--spec", &example_file("prodcons", "v1-v2.upd")],
     );
     assert_updated(&o, 1, 2);
+    assert!(
+        o.stdout_str().contains("heap: 18 objects migrated"),
+        "{}",
+        o.report()
+    );
     p.send("go\n");
     // Item 50 in a consumer's hands, 51..66 in the queue, 67 made by the producer, which
     // waits for room: 18 items of version 1.
@@ -410,6 +415,11 @@ fn echo_adds_a_command_and_a_connection_field() {
     std::thread::sleep(Duration::from_millis(50));
     let o = p.update(&mods[0], &["--spec", &example_file("echo", "v1-v2.upd")]);
     assert_updated(&o, 1, 2);
+    assert!(
+        o.stdout_str().contains("heap: 3 objects migrated"),
+        "one struct conn per connection:\n{}",
+        o.report()
+    );
     clients[0].send("ne\n");
     assert_eq!(clients[0].line(), "v2 3 half of a line");
     for (c, cl) in clients.iter_mut().enumerate() {
@@ -592,7 +602,11 @@ fn rollback_keeps_v1_running() {
         &o,
         "transform",
         1,
-        &["strict.upd:13", "a reading does not fit in an int"],
+        &[
+            "rule `global readings`",
+            "strict.upd:13",
+            "a reading does not fit in an int",
+        ],
     );
     p.send("show\nread 4 40\nshow\n");
     p.wait_for("v1 count=4", T);
