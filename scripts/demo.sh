@@ -33,4 +33,4 @@ if ! grep -q '^ *Finished' "$log"; then
     exit 1
 fi
 echo "built upstare in $((SECONDS - start)) s"
-exec target/release/upstare-demo "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/upstare-demo" "$@"

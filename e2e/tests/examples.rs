@@ -631,3 +631,43 @@ fn rollback_keeps_v1_running() {
         ]),
     );
 }
+
+// ---- the tutorial ---------------------------------------------------------------------------
+
+/// The program of examples/README.md's tutorial, updated with the spec the tutorial writes:
+/// the takings narrow from cents to dollars by the rule, the last sale's price moves to the
+/// renamed field, and v2 adds to the converted takings.
+#[test]
+fn tutorial_till_updated_with_its_spec() {
+    let work = WorkDir::new("examples-tutorial");
+    let (exe, mods) = build_example(&work, "tutorial", &["v2"]);
+    let mut p = Live::start(&work, &exe, &[], &[]);
+    p.wait_for("v1 sold item 2 ", T);
+    let o = p.update(
+        &mods[0],
+        &["--spec", &example_file("tutorial", "v1-v2.upd")],
+    );
+    assert_updated(&o, 1, 2);
+    let first = p.wait_for("v2 sold item", T);
+    let last_v1 = p
+        .seen
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("v1 "))
+        .cloned()
+        .expect("a v1 line");
+    // "v1 sold item K for C cents, takings T cents" then "v2 sold item K+1 for $D, takings $S".
+    let words = |l: &str| -> Vec<String> { l.split_whitespace().map(String::from).collect() };
+    let (a, b) = (words(&last_v1), words(&first));
+    let num = |w: &str| -> i64 {
+        w.trim_start_matches('$')
+            .trim_end_matches(',')
+            .parse()
+            .unwrap_or_else(|_| panic!("not a number: {w} in {last_v1} / {first}"))
+    };
+    let (item, takings_cents) = (num(&a[3]), num(&a[8]));
+    let (next, price, takings) = (num(&b[3]), num(&b[5]), num(&b[7]));
+    assert_eq!(next, item + 1, "{last_v1} / {first}");
+    assert_eq!(price, 3 + next % 3, "{first}");
+    assert_eq!(takings, takings_cents / 100 + price, "{last_v1} / {first}");
+}
