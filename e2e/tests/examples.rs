@@ -160,8 +160,12 @@ const SORT_PAUSE: u64 = 700;
 
 /// The array examples/sort starts with (its linear congruential generator).
 fn sort_data() -> Vec<i32> {
+    sort_data_n(SORT_N)
+}
+
+fn sort_data_n(n: usize) -> Vec<i32> {
     let mut seed: u32 = 12345;
-    (0..SORT_N)
+    (0..n)
         .map(|_| {
             seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
             ((seed >> 16) % 1000) as i32
@@ -171,11 +175,16 @@ fn sort_data() -> Vec<i32> {
 
 /// Bubble sort up to its `SORT_PAUSE`-th comparison: the array, the pass and the index there.
 fn bubble_until_pause(a: &mut [i32]) -> (usize, usize) {
+    bubble_until(a, SORT_PAUSE)
+}
+
+/// Bubble sort up to its `stop`-th comparison: the pass and the index there.
+fn bubble_until(a: &mut [i32], stop: u64) -> (usize, usize) {
     let n = a.len();
     let mut comparisons = 0;
     for pass in 0..n - 1 {
         for j in 0..n - 1 - pass {
-            if comparisons == SORT_PAUSE {
+            if comparisons == stop {
                 return (pass, j);
             }
             comparisons += 1;
@@ -285,6 +294,79 @@ fn sort_switched_algorithm_mid_loop() {
                     SORT_PAUSE + after
                 ),
             ],
+        );
+    }
+}
+
+/// The same switch at whatever moment the update finds a long bubble sort (its loops' points
+/// or the checkpoint's entry, all mapped by the specs): from the comparisons made before the
+/// update, the state there and the new algorithm's exact work follow.
+#[test]
+fn sort_switched_algorithm_at_any_moment() {
+    const N: usize = 12_000;
+    let work = WorkDir::new("examples-sort-any");
+    let (exe, mods) = build_example(&work, "sort", &["v2", "v3"]);
+    let data = sort_data_n(N);
+    let mut sorted = data.clone();
+    sorted.sort();
+    for (module, spec, algo) in [
+        (&mods[0], "v1-v2.upd", "selection"),
+        (&mods[1], "v1-v3.upd", "heap"),
+    ] {
+        let n_arg = N.to_string();
+        let mut p = Live::start(&work, &exe, &[&n_arg, "-1", "hold"], &[]);
+        p.wait_for(&format!("v1 bubble sort of {N} numbers"), T);
+        std::thread::sleep(Duration::from_millis(150));
+        let o = p.update(module, &["--spec", &example_file("sort", spec)]);
+        assert_updated(&o, 1, 2);
+        // Where the update found it: a point of bubble_sort's loops or the checkpoint's entry.
+        let st = p.status(&[]);
+        let at = st
+            .stdout_str()
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("at last update: ").map(String::from))
+            .unwrap_or_default();
+        assert!(
+            at.starts_with("bubble_sort @ loop#") || at.starts_with("checkpoint @ entry"),
+            "{}",
+            st.report()
+        );
+        eprintln!("{algo}: updated at {at}");
+        p.send("bye\n");
+        let (code, lines, err) = p.finish(T);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(lines.len(), 3, "{}", lines.join("\n"));
+        let after: u64 = lines[1]
+            .strip_prefix(&format!(
+                "v{} {algo} sort made ",
+                if algo == "heap" { 3 } else { 2 }
+            ))
+            .and_then(|r| r.strip_suffix(" comparisons"))
+            .and_then(|x| x.parse().ok())
+            .unwrap_or_else(|| panic!("{}", lines.join("\n")));
+        let total: u64 = lines[2]
+            .rsplit_once("comparisons=")
+            .and_then(|(_, x)| x.parse().ok())
+            .unwrap_or_else(|| panic!("{}", lines.join("\n")));
+        let before = total - after;
+        let mut a = data.clone();
+        let (pass, _) = bubble_until(&mut a, before);
+        let want = if algo == "selection" {
+            selection_comparisons(&mut a, N - 1 - pass)
+        } else {
+            heap_comparisons(&mut a, N - pass)
+        };
+        assert_eq!(a, sorted, "the model of {algo} sort is wrong");
+        assert_eq!(
+            after, want,
+            "{algo}: the update came after {before} comparisons (pass {pass})"
+        );
+        assert_eq!(
+            lines[2],
+            format!(
+                "sorted=1 weighted-sum={} comparisons={total}",
+                weighted_sum(&sorted)
+            )
         );
     }
 }

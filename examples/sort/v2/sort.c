@@ -4,17 +4,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define N 64
-#define PAUSE_AT 700
+#define MAXN 40000
 
-static int data[N];
+static int *data;
 static long comparisons;
+/* The comparison to pause before (the command line may move it; -1: never). */
+static long pause_at = 700;
 
 /* Called before every comparison; waits once, mid-sort, for the go-ahead. */
 static void checkpoint(const char *algo, int outer, int inner)
 {
     char line[64];
-    if (comparisons != PAUSE_AT)
+    if (comparisons != pause_at)
         return;
     printf("%s paused: comparisons=%ld outer=%d inner=%d\n", algo, comparisons, outer, inner);
     if (fgets(line, sizeof line, stdin) == NULL)
@@ -51,16 +52,27 @@ static void report(const int *a, int n)
     printf("sorted=%d weighted-sum=%ld comparisons=%ld\n", sorted, sum, comparisons);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     unsigned seed = 12345;
+    int n = argc > 1 ? atoi(argv[1]) : 64;
+    if (n < 2 || n > MAXN)
+        return 2;
+    if (argc > 2)
+        pause_at = atol(argv[2]);
+    data = malloc((size_t)n * sizeof *data);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < n; i++) {
         seed = seed * 1103515245u + 12345u;
         data[i] = (int)((seed >> 16) % 1000);
     }
-    printf("v2 selection sort of %d numbers\n", N);
-    selection_sort(data, N);
-    report(data, N);
+    printf("v2 selection sort of %d numbers\n", n);
+    selection_sort(data, n);
+    report(data, n);
+    /* A third argument: wait for a line before exiting (a test that updated the program late
+     * in the sort still gets the update's answer before the program is gone). */
+    char line[64];
+    if (argc > 3 && fgets(line, sizeof line, stdin) == NULL)
+        return 2;
     return 0;
 }
