@@ -1,4 +1,7 @@
-/* echo, version 2: answers "v2 <n> <line>", and a new command STATS. */
+/* echo, version 2: answers "v2 <n> <line>", and two new commands: STATS (the connection's
+ * reply count) and HELLO (which version the connection was opened under: a new field of the
+ * heap-allocated struct conn, which v1-v2.upd sets to 1 for every connection open at the
+ * update, and the acceptor sets to 2 for new ones). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -11,6 +14,7 @@
 struct conn {
     int fd;
     long served;
+    int since;
 };
 
 static int send_all(int fd, const char *p, size_t n)
@@ -31,6 +35,9 @@ static void answer(struct conn *c, const char *line)
     int len;
     if (strcmp(line, "STATS") == 0)
         len = snprintf(out, sizeof out, "v2 stats served=%ld\n", c->served);
+    else if (strcmp(line, "HELLO") == 0)
+        len = snprintf(out, sizeof out, "v2 hello: opened under version %d, served=%ld\n",
+                       c->since, c->served);
     else
         len = snprintf(out, sizeof out, "v2 %ld %s\n", ++c->served, line);
     send_all(c->fd, out, (size_t)len);
@@ -79,6 +86,7 @@ int main(void)
             continue;
         struct conn *c = calloc(1, sizeof *c);
         c->fd = fd;
+        c->since = 2;
         pthread_t t;
         pthread_create(&t, NULL, serve, c);
         pthread_detach(t);
