@@ -376,6 +376,23 @@ fn pointers_and_signal_handlers_follow_the_update() {
     assert!(l.ends_with("step=20 same=1 table=1"), "{l}");
 }
 
+/// Globals of 40 bytes, 4 KB and 800 KB carry over: a large `.bss` spans the module's
+/// file-backed page and the anonymous mapping after it, and is still writable memory.
+#[test]
+fn globals_larger_than_a_page_carry_over() {
+    let work = WorkDir::new("update-bigglobals");
+    let (exe, mods) = build_case(&work, "bigglobals", &["v2"]);
+    let mut p = Live::start(&work, &exe, &[], &[]);
+    p.wait_for("ready", T);
+    let want = "small=55 big=500500 huge=5000050000";
+    p.send("show\n");
+    assert_eq!(p.wait_for("v1 ", T), format!("v1 {want}"));
+    assert_updated(&p.update(&mods[0], &[]));
+    p.send("show\n");
+    assert_eq!(p.wait_for("v2 ", T), format!("v2 {want}"));
+    p.send("quit\n");
+}
+
 /// A threaded TCP server on loopback, updated while eight clients are connected and sending
 /// (one of them always mid-line): no connection drops, every request is answered exactly once
 /// and in order, the per-connection counters carry over, and the new command works afterwards.

@@ -385,11 +385,12 @@ fn proc_thread(tid: i32) -> (String, String, String) {
 /// read-only after relocation) keeps the value it was built with: writing it would fault, and
 /// read-only data cannot have changed at run time anyway. A spec rule for it is refused.
 fn keep_read_only_globals(plan: &mut Plan) {
-    let writable = writable_ranges();
-    let inside = |lo: usize, hi: usize| writable.iter().any(|&(a, b)| a <= lo && hi <= b);
+    // Writable mappings, adjacent ones merged: a module's large .bss spans its file-backed page
+    // and the anonymous mapping after it.
+    let writable = crate::heap::track::Readable::now();
     let mut refused = Vec::new();
     plan.globals.retain(|g| {
-        let ok = g.new_size == 0 || inside(g.new_addr, g.new_addr + g.new_size);
+        let ok = g.new_size == 0 || writable.contains(g.new_addr, g.new_size);
         if !ok && g.rule.is_some() {
             refused.push(format!(
                 "global `{}` is read-only in the new version: a rule cannot write it",
@@ -399,25 +400,6 @@ fn keep_read_only_globals(plan: &mut Plan) {
         ok
     });
     plan.refusals.extend(refused);
-}
-
-/// The process's writable mappings, from /proc/self/maps.
-fn writable_ranges() -> Vec<(usize, usize)> {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
-    maps.lines()
-        .filter_map(|l| {
-            let mut f = l.split_whitespace();
-            let (range, perms) = (f.next()?, f.next()?);
-            if !perms.starts_with("rw") {
-                return None;
-            }
-            let (a, b) = range.split_once('-')?;
-            Some((
-                usize::from_str_radix(a, 16).ok()?,
-                usize::from_str_radix(b, 16).ok()?,
-            ))
-        })
-        .collect()
 }
 
 /// Every running thread's start routine must exist in the new version.

@@ -231,8 +231,9 @@ fn block_at(start: usize, st: u64, readable: &Readable) -> Option<Block> {
     length(start, st, readable).map(|len| Block { start, len })
 }
 
-/// The readable, writable private mappings of the process (heap arenas), read once per update
-/// from /proc/self/maps, so that no stale mark makes the traversal read unmapped memory.
+/// The readable, writable mappings of the process (heap arenas, data and bss), read once per
+/// update from /proc/self/maps, adjacent ones merged: so that no stale mark makes the
+/// traversal read unmapped memory, and so that the update knows which globals it may write.
 pub struct Readable(Vec<(usize, usize)>);
 
 impl Readable {
