@@ -80,7 +80,12 @@ pub struct Plan {
 
 impl Plan {
     /// The plan from `old` (the running version) to `new`, with the spec's compiled rules.
-    pub fn build(old: &Version, new: &Version, rules: Option<&Compiled>) -> Plan {
+    pub fn build(
+        old: &Version,
+        new: &Version,
+        rules: Option<&Compiled>,
+        spec: Option<&upstare_dsl::checked::Spec>,
+    ) -> Plan {
         let d = diff::diff(&old.meta, &new.meta);
         let mut plan = Plan {
             globals: Vec::new(),
@@ -223,12 +228,32 @@ impl Plan {
             }
         }
         plan.reloc.moved.sort_by_key(|m| m.start);
+        // The spec's `function a -> b` and frame rules, also those without a body (which have
+        // no compiled code).
+        let renamed = |of: FuncId| {
+            spec.and_then(|s| s.functions.iter().find(|m| m.old == of))
+                .map(|m| m.new)
+        };
+        let frame_rule = |op: PointId| {
+            spec.and_then(|s| s.frames.iter().find(|r| r.old_point == op))
+                .map(|r| r.dest)
+        };
         for f in &d.functions {
+            let target = f.old.and_then(renamed);
             if let Some(of) = f.old {
-                plan.map_function(old, new, of, f.new);
+                plan.map_function(old, new, of, target.or(f.new));
             }
             for p in &f.points {
-                let ruled = rules.and_then(|r| r.frame_dest(p.old));
+                let ruled = rules
+                    .and_then(|r| r.frame_dest(p.old))
+                    .or_else(|| frame_rule(p.old))
+                    .or_else(|| {
+                        // A renamed function: its frames resume at the point of the same key.
+                        let nf = target?;
+                        let key = &old.meta.points[p.old].key;
+                        let point = new.meta.find_point(nf, key)?;
+                        Some(FrameDest::At { func: nf, point })
+                    });
                 let step = match ruled {
                     Some(FrameDest::At { func, point }) => {
                         let conv = diff::frame_conv(&old.meta, p.old, &new.meta, point).ok();
@@ -250,6 +275,10 @@ impl Plan {
                 };
                 plan.frames.insert(p.old, step);
             }
+        }
+        // `thread a -> b`: threads started at `a` restart at `b` (and pointers to `a` lead there).
+        for t in spec.map_or(&[][..], |s| &s.threads) {
+            plan.map_function(old, new, t.old, Some(t.new));
         }
         plan
     }

@@ -91,7 +91,7 @@ pub fn run(module: Option<&str>, spec: Option<SpecSource>, deadline_ms: u64) -> 
         }
     }
     let mut plan = match &new {
-        Some(n) => Plan::build(&cur, n, rules.as_ref()),
+        Some(n) => Plan::build(&cur, n, rules.as_ref(), checked.as_ref()),
         None => Plan::identity(),
     };
     if new.is_some() {
