@@ -690,8 +690,8 @@ fn rollback_keeps_v1_running() {
         "transform",
         1,
         &[
-            "rule `global readings`",
-            "strict.upd:13",
+            "rule `type struct reading`",
+            "strict.upd:5",
             "a reading does not fit in an int",
         ],
     );

@@ -393,6 +393,28 @@ fn globals_larger_than_a_page_carry_over() {
     p.send("quit\n");
 }
 
+/// Type and field rules run on every element of a global array of structs, and a type rule
+/// covers a narrowed field (no "needs a rule" refusal); other fields keep their values.
+#[test]
+fn type_and_field_rules_reach_global_arrays() {
+    let spec = |f: &str| case_dir("arrays").join(f).display().to_string();
+    for (version, file, want) in [
+        ("v2", "field.upd", "v2 50/1 70/2 -30/3 90/4"),
+        ("v3", "narrow.upd", "v3 5/1 7/2 -3/3 9/4"),
+    ] {
+        let work = WorkDir::new(&format!("update-arrays-{version}"));
+        let (exe, mods) = build_case(&work, "arrays", &[version]);
+        let mut p = Live::start(&work, &exe, &[], &[]);
+        p.wait_for("ready", T);
+        p.send("show\n");
+        assert_eq!(p.wait_for("v1 ", T), "v1 5/1 7/2 -3/3 9/4");
+        assert_updated(&p.update(&mods[0], &["--spec", &spec(file)]));
+        p.send("show\n");
+        assert_eq!(p.wait_for(&format!("{version} "), T), want);
+        p.send("quit\n");
+    }
+}
+
 /// A threaded TCP server on loopback, updated while eight clients are connected and sending
 /// (one of them always mid-line): no connection drops, every request is answered exactly once
 /// and in order, the per-connection counters carry over, and the new command works afterwards.

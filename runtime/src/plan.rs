@@ -30,7 +30,17 @@ pub struct GlobalStep {
     /// Spec rules that then run on (old, new): the global's own rule, and the type rule of its
     /// record type.
     pub rule: Option<GlobalId>,
-    pub type_rule: Option<TypeRuleKey>,
+    pub type_rule: Option<ElemRule>,
+}
+
+/// A type rule that runs on a global of that struct type, or on each element of an array of
+/// them.
+#[derive(Debug, Clone, Copy)]
+pub struct ElemRule {
+    pub key: TypeRuleKey,
+    pub count: usize,
+    pub old_stride: usize,
+    pub new_stride: usize,
 }
 
 /// How records saved at one old point become records of the new version.
@@ -138,20 +148,23 @@ impl Plan {
                 };
                 let source = r.global_source(n).map(|o| &old.meta.globals[o]);
                 let src_addr = source.and_then(|o| old.addrs.globals.get(&o.key).copied());
+                let elem_rule = og.and_then(|o| elem_rule(old, o, new, ng, r));
                 let conv = match &g.transfer {
                     Transfer::Copy => og.map(|o| Conv::copy(o.size)),
                     Transfer::Convert(c) => Some(c.clone()),
-                    _ => None,
+                    // Fields that convert by name still do; the rules set the others.
+                    _ => og.and_then(|o| lenient_conv(old, o, new, ng)),
                 };
+                let same_source = src_addr == old_addr;
                 plan.globals.push(GlobalStep {
                     key: ng.key.clone(),
                     old_addr: src_addr.unwrap_or(0),
                     old_size: source.map(|o| o.size as usize).unwrap_or(0),
                     new_addr: na,
                     new_size: ng.size as usize,
-                    conv: if src_addr == old_addr { conv } else { None },
+                    conv: if same_source { conv } else { None },
                     rule: Some(n),
-                    type_rule: None,
+                    type_rule: if same_source { elem_rule } else { None },
                 });
                 continue;
             }
@@ -168,10 +181,35 @@ impl Plan {
                         ))
                     }
                 }
-                (Transfer::NeedsRule(why), o, n) => plan.refusals.push(format!(
-                    "global `{}` needs a rule: {why}",
-                    o.or(n).map(|x| x.key.as_str()).unwrap_or("?")
-                )),
+                (Transfer::NeedsRule(why), o, n) => {
+                    // A type rule for its struct (or its elements' struct) covers it: fields
+                    // by name where they convert, the rule for the rest.
+                    let covered = match (o, n, old_addr, new_addr, rules) {
+                        (Some(o), Some(n), Some(oa), Some(na), Some(r)) => {
+                            match (elem_rule(old, o, new, n, r), lenient_conv(old, o, new, n)) {
+                                (Some(er), Some(conv)) => Some(GlobalStep {
+                                    key: n.key.clone(),
+                                    old_addr: oa,
+                                    old_size: o.size as usize,
+                                    new_addr: na,
+                                    new_size: n.size as usize,
+                                    conv: Some(conv),
+                                    rule: None,
+                                    type_rule: Some(er),
+                                }),
+                                _ => None,
+                            }
+                        }
+                        _ => None,
+                    };
+                    match covered {
+                        Some(step) => plan.globals.push(step),
+                        None => plan.refusals.push(format!(
+                            "global `{}` needs a rule: {why}",
+                            o.or(n).map(|x| x.key.as_str()).unwrap_or("?")
+                        )),
+                    }
+                }
                 (t @ (Transfer::Copy | Transfer::Convert(_)), Some(o), Some(n)) => {
                     // A const global's new value is its initialiser, in read-only memory.
                     if o.flags.constant || n.flags.constant {
@@ -194,13 +232,7 @@ impl Plan {
                             o.key, o.ty, n.ty
                         ));
                     }
-                    let type_rule = rules.and_then(|r| {
-                        let key = TypeRuleKey {
-                            old: record_of(old, &o.ty)?,
-                            new: record_of(new, &n.ty)?,
-                        };
-                        r.type_rule(key).map(|_| key)
-                    });
+                    let type_rule = rules.and_then(|r| elem_rule(old, o, new, n, r));
                     plan.globals.push(GlobalStep {
                         key: n.key.clone(),
                         old_addr: oa,
@@ -316,13 +348,77 @@ impl Plan {
     }
 }
 
-/// The struct or union entry of a global's type.
-fn record_of(v: &Version, ty: &str) -> Option<upstare_meta::TypeId> {
-    let t = v.meta.resolve(&upstare_meta::ctype::parse(ty));
-    match t {
-        CType::Record { .. } | CType::Typedef(_) => v.meta.record(&t),
-        _ => None,
+/// The struct or union entry of a global's type, or of its elements when it is an array of
+/// them: (entry, element count, element size).
+fn record_elems(v: &Version, g: &upstare_meta::Global) -> Option<(upstare_meta::TypeId, u64, u64)> {
+    let t = v.meta.resolve(&upstare_meta::ctype::parse(&g.ty));
+    let (elem, count) = match &t {
+        CType::Record { .. } | CType::Typedef(_) => (t.clone(), None),
+        CType::Array(e, n) => ((**e).clone(), *n),
+        _ => return None,
+    };
+    if !matches!(elem, CType::Record { .. } | CType::Typedef(_)) {
+        return None;
     }
+    let r = v.meta.record(&elem)?;
+    let stride = v.meta.types[r].size;
+    let count = match (&t, count) {
+        (CType::Array(..), Some(n)) => n,
+        (CType::Array(..), None) if stride > 0 => g.size / stride,
+        (CType::Array(..), None) => return None,
+        _ => 1,
+    };
+    Some((r, count, stride))
+}
+
+/// The type rule that runs on a global (or each of its elements), if the spec has one for its
+/// struct and both versions hold as many.
+fn elem_rule(
+    old: &Version,
+    og: &upstare_meta::Global,
+    new: &Version,
+    ng: &upstare_meta::Global,
+    rules: &Compiled,
+) -> Option<ElemRule> {
+    let (a, count, old_stride) = record_elems(old, og)?;
+    let (b, ncount, new_stride) = record_elems(new, ng)?;
+    let key = TypeRuleKey { old: a, new: b };
+    (count == ncount && rules.type_rule(key).is_some()).then_some(ElemRule {
+        key,
+        count: count as usize,
+        old_stride: old_stride as usize,
+        new_stride: new_stride as usize,
+    })
+}
+
+/// The by-name default of a struct global (or array of structs) whose conversion needs a rule:
+/// fields that convert do, the others are zero for the rules to set.
+fn lenient_conv(
+    old: &Version,
+    og: &upstare_meta::Global,
+    new: &Version,
+    ng: &upstare_meta::Global,
+) -> Option<Conv> {
+    let (a, count, os) = record_elems(old, og)?;
+    let (b, ncount, ns) = record_elems(new, ng)?;
+    if count != ncount {
+        return None;
+    }
+    let elem = diff::record_conv(&old.meta, a, &new.meta, b, true).ok()?;
+    let is_array = matches!(
+        old.meta.resolve(&upstare_meta::ctype::parse(&og.ty)),
+        CType::Array(..)
+    );
+    Some(if is_array {
+        Conv::Array {
+            count,
+            old_stride: os,
+            new_stride: ns,
+            elem: Box::new(elem),
+        }
+    } else {
+        elem
+    })
 }
 
 fn frame_step(

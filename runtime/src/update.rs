@@ -734,10 +734,31 @@ fn transform<'h>(
                 }
             };
             if let Some(r) = rules {
-                let type_rule = g.type_rule.and_then(|k| r.type_rule(k));
+                // The type rule on the global, or on each element of an array of structs.
+                let typed = match g.type_rule.and_then(|k| r.type_rule(k.key).map(|t| (k, t))) {
+                    // SAFETY: `count` old and new elements of the rule's types, strides apart,
+                    // inside the two globals.
+                    Some((k, rule)) => unsafe {
+                        rule.run_many(
+                            g.old_addr as *const u8,
+                            k.old_stride,
+                            g.new_addr as *mut u8,
+                            k.new_stride,
+                            k.count,
+                            &mut services,
+                        )
+                    }
+                    .map_err(|(i, e)| {
+                        if k.count > 1 {
+                            format!("global `{}` element {i}: {e}", g.key)
+                        } else {
+                            e.to_string()
+                        }
+                    }),
+                    None => Ok(()),
+                };
                 let own = g.rule.and_then(|n| r.global_rule(n));
-                if let Err(e) = run(type_rule, &mut services).and_then(|_| run(own, &mut services))
-                {
+                if let Err(e) = typed.and_then(|_| run(own, &mut services)) {
                     errors.push(e);
                     continue;
                 }
