@@ -139,7 +139,11 @@ fn fib_updated_32_frames_deep() {
     let wait = example_dir("fib").join("wait.upd").display().to_string();
     let o = p.update(&mods[0], &["--spec", &wait]);
     assert_eq!(o.status.and_then(|s| s.code()), Some(1), "{}", o.report());
-    assert!(o.stdout_str().contains("the spec says to wait"), "{}", o.report());
+    assert!(
+        o.stdout_str().contains("the spec says to wait"),
+        "{}",
+        o.report()
+    );
     let o = p.update(&mods[0], &[]);
     assert_updated(&o, 1, 2);
     // 32 frames of fib, the checkpoint, main.

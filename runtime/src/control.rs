@@ -16,6 +16,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Mutex;
 
@@ -166,12 +167,33 @@ fn listen(l: UnixListener) {
     }
 }
 
+/// Answers read but not yet written (an update in progress).
+static ANSWERS_IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// At exit: waits (at most two seconds) until every request being served has its answer
+/// written, so that an update which committed just before the program ended is reported as
+/// done rather than as a connection closed without an answer.
+pub fn drain_answers() {
+    for _ in 0..2000 {
+        if ANSWERS_IN_FLIGHT.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
 fn serve(mut s: UnixStream) {
-    let answer = match peer_allowed(&s) {
+    ANSWERS_IN_FLIGHT.fetch_add(1, Ordering::AcqRel);
+    serve_one(&mut s);
+    ANSWERS_IN_FLIGHT.fetch_sub(1, Ordering::AcqRel);
+}
+
+fn serve_one(s: &mut UnixStream) {
+    let answer = match peer_allowed(s) {
         Err(m) => Response::BadRequest { message: m },
         Ok(()) => {
             let mut line = String::new();
-            let read = BufReader::new((&s).take(MAX_REQUEST)).read_line(&mut line);
+            let read = BufReader::new((&*s).take(MAX_REQUEST)).read_line(&mut line);
             match read.map_err(|e| e.to_string()).and_then(|_| {
                 serde_json::from_str::<Request>(line.trim()).map_err(|e| e.to_string())
             }) {

@@ -305,7 +305,11 @@ pub extern "C" fn us_rt_main_init(root_fn: *mut c_void, main_fn: *mut c_void) ->
 }
 
 extern "C" fn at_exit() {
-    guard(crate::control::remove_socket)
+    guard(|| {
+        // An update that committed just before the program ends still gets its answer out.
+        crate::control::drain_answers();
+        crate::control::remove_socket()
+    })
 }
 
 /// In the child of `fork`: only the forking thread exists. The runtime forgets the others,
