@@ -27,7 +27,7 @@ row() { # name plain-cmd... -- upstare-cmd...
 }
 for cc in gcc "$up"; do
     tag=$([ "$cc" = gcc ] && echo plain || echo upstare)
-    for p in sort fib; do "$cc" -O2 -o "$work/$p-$tag" "bench/c/$p.c"; done
+    for p in sort fib alloc; do "$cc" -O2 -o "$work/$p-$tag" "bench/c/$p.c"; done
     mkdir -p "$work/lua-$tag"
     for f in "$lua_src"/*.c e2e/data/lua_main.c; do
         "$cc" -O2 -w -DLUA_USE_LINUX -DLUA_USE_JUMPTABLE=0 -I"$lua_src" -c "$f" -o "$work/lua-$tag/$(basename "$f" .c).o"
@@ -37,6 +37,7 @@ done
 printf "%-28s %14s %14s %8s\n" benchmark "gcc -O2" "upstare-cc" ratio
 row "sort" "$work/sort-plain" -- "$work/sort-upstare"
 row "fib(27)" "$work/fib-plain" 27 -- "$work/fib-upstare" 27
+row "alloc(3)" "$work/alloc-plain" 3 -- "$work/alloc-upstare" 3
 row "lua fib24" "$work/lua-plain/lua" bench/lua/fib24.lua -- "$work/lua-upstare/lua" bench/lua/fib24.lua
 fk=e2e/data/lua/bench_fannkuch.lua
 row "lua fannkuch(7)" "$work/lua-plain/lua" "$fk" 7 -- "$work/lua-upstare/lua" "$fk" 7

@@ -133,6 +133,7 @@ fn main() {
     for (name, file) in [
         ("sort (loop-heavy)", "sort.c"),
         ("fib(40) (call-heavy)", "fib.c"),
+        ("alloc (malloc/realloc/free-heavy)", "alloc.c"),
     ] {
         let src = root.join("bench").join("c").join(file);
         let (g, u) = match (build(Cc::Gcc, &src, &dir), build(Cc::Upstare, &src, &dir)) {

@@ -3,9 +3,9 @@
 //!
 //! User code's references to `malloc`, `calloc`, `realloc`, `free`, `strdup`... go to the
 //! `__us_a_*` wrappers below (compiler/src/instrument/alloc.rs). The steady-state cost must be
-//! tiny, so there is no table of blocks: a bitmap with two bits per 16-byte granule of the
-//! address space (malloc's alignment) marks where tracked blocks start, and the block's exact
-//! length comes from the allocator itself at update time:
+//! tiny, so there is no table of blocks: a byte per 16-byte granule of the address space
+//! (malloc's alignment) marks where tracked blocks start, and the block's exact length comes
+//! from the allocator itself at update time:
 //! - `EXACT`: the requested size is what `malloc_usable_size` reports;
 //! - `TRAILER`: the block has at least 8 bytes of slack, and its last usable word holds the
 //!   requested size (the program never reads past what it asked for);
@@ -13,37 +13,40 @@
 //!   overcount element types smaller than 8 bytes (which hold no pointers).
 //!
 //! A trailer that the program overwrote (some programs use `malloc_usable_size`'s slack) fails
-//! its range check and the usable size is taken instead. Marking is two relaxed atomic
-//! operations on a word of the bitmap, which lives in lazily mapped pages (a 1 GiB region of
-//! heap needs 16 MiB of address space for its bits, and physical pages only where blocks are).
+//! its range check and the usable size is taken instead. Marking is one plain store of the
+//! block's own byte (no locked instruction: a byte has one owner), in lazily mapped pages: a
+//! 1 GiB region of address space needs 64 MiB of address space for its bytes, and physical
+//! pages only where blocks are, one sixteenth of the heap's span at most. (A map of two bits
+//! per granule would be four times smaller but needs an atomic read-modify-write per
+//! allocation and free, which doubled the cost of a malloc-heavy loop.)
 //!
 //! Memory that libraries allocate is not tracked, so the traversal does not enter it; memory a
 //! library frees behind our back leaves a stale mark, which `lookup` tolerates: the block is
 //! only read while it lies in a readable mapping (`Readable`), so a stale mark can cost a
 //! spurious migration of a freed block that a dangling pointer still names, never a fault.
 
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 
 /// Granule size: glibc returns 16-byte aligned blocks on x86-64.
 const GRANULE_SHIFT: u32 = 4;
-/// Address bits covered by one lazily mapped bitmap region (1 GiB).
+/// Address bits covered by one lazily mapped map region (1 GiB).
 const REGION_SHIFT: u32 = 30;
 /// User-space addresses on x86-64 have 47 bits.
 const REGIONS: usize = 1 << (47 - REGION_SHIFT);
-/// Granules per region and bitmap words (32 granules of 2 bits each) per region.
+/// Granules (one state byte each) per region.
 const GRANULES: usize = 1 << (REGION_SHIFT - GRANULE_SHIFT);
-const WORDS: usize = GRANULES / 32;
 
-const EXACT: u64 = 1;
-const TRAILER: u64 = 2;
-const ROUGH: u64 = 3;
+const EXACT: u8 = 1;
+const TRAILER: u8 = 2;
+const ROUGH: u8 = 3;
 
-/// Region index -> its bitmap (`WORDS` words), or null.
-static REGION: [AtomicPtr<AtomicU64>; REGIONS] =
+/// Region index -> its state bytes (`GRANULES` of them), or null.
+static REGION: [AtomicPtr<AtomicU8>; REGIONS] =
     [const { AtomicPtr::new(std::ptr::null_mut()) }; REGIONS];
 
-/// The bitmap word and shift of the granule at `p`, mapping the region on first use (`create`).
-fn slot(p: usize, create: bool) -> Option<(&'static AtomicU64, u32)> {
+/// The state byte of the granule at `p`, mapping the region on first use (`create`).
+#[inline]
+fn slot(p: usize, create: bool) -> Option<&'static AtomicU8> {
     let r = p >> REGION_SHIFT;
     if r >= REGIONS {
         return None;
@@ -56,19 +59,17 @@ fn slot(p: usize, create: bool) -> Option<(&'static AtomicU64, u32)> {
         base = map_region(r)?;
     }
     let g = (p & ((1 << REGION_SHIFT) - 1)) >> GRANULE_SHIFT;
-    // SAFETY: `base` points to WORDS words mapped for the life of the process; g / 32 < WORDS.
-    let w = unsafe { &*base.add(g / 32) };
-    Some((w, ((g % 32) * 2) as u32))
+    // SAFETY: `base` points to GRANULES bytes mapped for the life of the process.
+    Some(unsafe { &*base.add(g) })
 }
 
 #[cold]
-fn map_region(r: usize) -> Option<*mut AtomicU64> {
-    let bytes = WORDS * 8;
+fn map_region(r: usize) -> Option<*mut AtomicU8> {
     // SAFETY: an anonymous private mapping; zero pages until written.
     let m = unsafe {
         libc::mmap(
             std::ptr::null_mut(),
-            bytes,
+            GRANULES,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
             -1,
@@ -78,12 +79,17 @@ fn map_region(r: usize) -> Option<*mut AtomicU64> {
     if m == libc::MAP_FAILED {
         return None;
     }
-    let m = m as *mut AtomicU64;
-    match REGION[r].compare_exchange(std::ptr::null_mut(), m, Ordering::AcqRel, Ordering::Acquire) {
+    let m = m as *mut AtomicU8;
+    match REGION[r].compare_exchange(
+        std::ptr::null_mut(),
+        m,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    ) {
         Ok(_) => Some(m),
         Err(other) => {
             // SAFETY: our own mapping, never published.
-            unsafe { libc::munmap(m as *mut libc::c_void, bytes) };
+            unsafe { libc::munmap(m as *mut libc::c_void, GRANULES) };
             Some(other)
         }
     }
@@ -106,17 +112,18 @@ fn mark(p: *mut libc::c_void, n: usize) {
     } else {
         ROUGH
     };
-    if let Some((w, s)) = slot(p as usize, true) {
-        w.fetch_and(!(3 << s), Ordering::Relaxed);
-        w.fetch_or(state << s, Ordering::Relaxed);
+    // A plain store: the granule's byte belongs to this block alone (no read-modify-write,
+    // so no locked instruction on the allocation path).
+    if let Some(b) = slot(p as usize, true) {
+        b.store(state, Ordering::Relaxed);
     }
 }
 
 /// Forgets the block at `p` (about to be freed or reallocated).
 #[inline]
 fn unmark(p: *mut libc::c_void) {
-    if let Some((w, s)) = slot(p as usize, false) {
-        w.fetch_and(!(3 << s), Ordering::Relaxed);
+    if let Some(b) = slot(p as usize, false) {
+        b.store(0, Ordering::Relaxed);
     }
 }
 
@@ -130,17 +137,14 @@ pub fn forget(p: *mut u8) {
     unmark(p as *mut libc::c_void);
 }
 
-/// The state bits of the granule at `p` (0: no tracked block starts there).
-fn state(p: usize) -> u64 {
-    match slot(p, false) {
-        Some((w, s)) => (w.load(Ordering::Relaxed) >> s) & 3,
-        None => 0,
-    }
+/// The state of the granule at `p` (0: no tracked block starts there).
+fn state(p: usize) -> u8 {
+    slot(p, false).map_or(0, |b| b.load(Ordering::Relaxed))
 }
 
 /// The requested length of the tracked block starting at `p` (state `st`), read from the
 /// allocator's header and the trailer. The caller has checked that the header is readable.
-fn length(p: usize, st: u64, readable: &Readable) -> Option<usize> {
+fn length(p: usize, st: u8, readable: &Readable) -> Option<usize> {
     // SAFETY: `p` starts a block the program allocated (its header word is readable).
     let usable = unsafe { libc::malloc_usable_size(p as *mut libc::c_void) };
     if usable == 0 || !readable.contains(p, usable) {
@@ -182,6 +186,7 @@ pub fn lookup(v: usize, readable: &Readable) -> Option<Block> {
     if st != 0 && g == v {
         return block_at(g, st, readable);
     }
+    // Scan the state bytes backwards, eight at a time, for the nearest start at or below `v`.
     let mut a = if st != 0 {
         g
     } else {
@@ -189,42 +194,39 @@ pub fn lookup(v: usize, readable: &Readable) -> Option<Block> {
     };
     let limit = v.saturating_sub(MAX_BACK);
     while a >= limit && a > 0 {
-        let (w, s) = match slot(a, false) {
-            Some(x) => x,
-            None => {
-                // No bitmap for this region: no block starts anywhere in it.
-                let region_start = a & !((1 << REGION_SHIFT) - 1);
-                if region_start == 0 {
-                    return None;
-                }
-                a = region_start - (1 << GRANULE_SHIFT);
+        let Some(b) = slot(a, false) else {
+            // No map for this region: no block starts anywhere in it.
+            let region_start = a & !((1 << REGION_SHIFT) - 1);
+            if region_start == 0 {
+                return None;
+            }
+            a = region_start - (1 << GRANULE_SHIFT);
+            continue;
+        };
+        let st = b.load(Ordering::Relaxed);
+        if st != 0 {
+            let blk = block_at(a, st, readable)?;
+            // Inside, or one past the end (a loop's end pointer).
+            return (v <= blk.start + blk.len).then_some(blk);
+        }
+        // Whole words of empty granules below: skip them eight at a time.
+        let idx = (a >> GRANULE_SHIFT) & 7;
+        if idx == 7 {
+            let word_start = a - (7 << GRANULE_SHIFT);
+            // SAFETY: the eight state bytes of an aligned group inside one mapped region;
+            // read while the world is stopped (no writer).
+            let w = unsafe { ((b as *const AtomicU8).sub(7) as *const u64).read_unaligned() };
+            if w == 0 {
+                a = word_start.wrapping_sub(1 << GRANULE_SHIFT);
                 continue;
             }
-        };
-        // The granules of this word at or below `a`: skip empty words quickly.
-        let word = w.load(Ordering::Relaxed);
-        let mask = if s == 62 {
-            u64::MAX
-        } else {
-            (1u64 << (s + 2)) - 1
-        };
-        let bits = word & mask;
-        if bits == 0 {
-            a = (a & !((32 << GRANULE_SHIFT) - 1)).wrapping_sub(1 << GRANULE_SHIFT);
-            continue;
         }
-        let top = 63 - bits.leading_zeros();
-        let pair = top / 2;
-        let start = (a & !((32 << GRANULE_SHIFT) - 1)) + ((pair as usize) << GRANULE_SHIFT);
-        let st = (word >> (pair * 2)) & 3;
-        let b = block_at(start, st, readable)?;
-        // Inside, or one past the end (a loop's end pointer).
-        return (v <= b.start + b.len).then_some(b);
+        a = a.wrapping_sub(1 << GRANULE_SHIFT);
     }
     None
 }
 
-fn block_at(start: usize, st: u64, readable: &Readable) -> Option<Block> {
+fn block_at(start: usize, st: u8, readable: &Readable) -> Option<Block> {
     if !readable.contains(start - 16, 16) {
         return None;
     }
@@ -309,12 +311,9 @@ pub unsafe extern "C" fn __us_a_realloc(p: *mut libc::c_void, n: usize) -> *mut 
     if !q.is_null() {
         mark(q, n);
     } else if n != 0 && before != 0 {
-        // Failed: the old block is still the program's; its length is unchanged.
-        // SAFETY: `p` is still a live block.
-        let usable = unsafe { libc::malloc_usable_size(p) };
-        if let Some((w, s)) = slot(p as usize, true) {
-            let _ = usable;
-            w.fetch_or(before << s, Ordering::Relaxed);
+        // Failed: the old block is still the program's, with its length and trailer.
+        if let Some(b) = slot(p as usize, true) {
+            b.store(before, Ordering::Relaxed);
         }
     }
     q
