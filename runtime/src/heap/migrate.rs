@@ -36,9 +36,10 @@
 //! pointer was found.
 
 use upstare_jit::{Compiled, Rule, TypeRuleKey};
-use upstare_meta::transfer::{self, Relocate};
+use upstare_meta::transfer::Relocate;
 use upstare_meta::{CType, Conv, Module};
 
+use super::flat::Flat;
 use super::granules::{huge_pages, GranuleMap};
 
 /// The size of glibc's non-main arena heaps (64 MiB on 64-bit systems), the unit in which the
@@ -49,11 +50,14 @@ use super::track::{self, Readable};
 use crate::plan::Relocator;
 
 /// How objects of one old shape become new ones (None in `Heap::plans`: they stay).
-struct ObjPlan {
+struct ObjPlan<'a> {
     conv: Conv,
+    /// `conv`, flattened for running once per object.
+    flat: Flat,
     old_size: u64,
     new_size: u64,
-    rule: Option<TypeRuleKey>,
+    /// The type rule that runs after the default, found once.
+    rule: Option<&'a Rule>,
 }
 
 /// One heap block the traversal reached.
@@ -68,6 +72,8 @@ struct BlockInfo {
     new_len: usize,
     /// The offset of the pointer that gave the block its type.
     view_off: u64,
+    /// The tracking state of the new block (`track::prepare`), set at commit.
+    new_state: u8,
 }
 
 /// Where an untyped pointer was found, for the refusal message.
@@ -93,7 +99,7 @@ pub struct Heap<'a> {
     /// Whether any block migrates (no pointer needs mapping otherwise).
     any_migrated: bool,
     /// Per shape: how its objects convert (`None`: they stay), decided once.
-    plans: Vec<Option<Result<Option<ObjPlan>, String>>>,
+    plans: Vec<Option<Result<Option<ObjPlan<'a>>, String>>>,
     /// Old memory that stays but is typed (boxes): (address, shape, count), patched at commit.
     kept_regions: Vec<(usize, ShapeId, u64)>,
     /// `void *` values found, and where.
@@ -328,6 +334,7 @@ impl<'a> Heap<'a> {
             new: 0,
             new_len: 0,
             view_off: 0,
+            new_state: 0,
         });
         Some(id)
     }
@@ -507,12 +514,17 @@ impl<'a> Heap<'a> {
 
     /// How objects of shape `s` convert (decided once per shape). A type that cannot convert
     /// is reported once, when an object of it is reached (`report`).
-    fn plan_of(&mut self, s: ShapeId) -> Option<&ObjPlan> {
+    fn plan_of(&mut self, s: ShapeId) -> Option<&ObjPlan<'a>> {
         self.plan_entry(s, true)
     }
 
+    /// The compiled type rule for `key`.
+    fn rule_of(&self, key: TypeRuleKey) -> Option<&'a Rule> {
+        self.rules?.type_rule(key)
+    }
+
     /// The plan of a shape whose blocks migrated.
-    fn plan_ref(&self, s: ShapeId) -> &ObjPlan {
+    fn plan_ref(&self, s: ShapeId) -> &ObjPlan<'a> {
         match &self.plans[s.0 as usize] {
             Some(Ok(Some(p))) => p,
             _ => unreachable!("migrated blocks have a plan"),
@@ -525,7 +537,7 @@ impl<'a> Heap<'a> {
         !matches!(self.plans[s.0 as usize], Some(Ok(None)))
     }
 
-    fn plan_entry(&mut self, s: ShapeId, report: bool) -> Option<&ObjPlan> {
+    fn plan_entry(&mut self, s: ShapeId, report: bool) -> Option<&ObjPlan<'a>> {
         let i = s.0 as usize;
         if self.plans.len() <= i {
             self.plans.resize_with(i + 1, || None);
@@ -548,7 +560,7 @@ impl<'a> Heap<'a> {
         }
     }
 
-    fn make_plan(&mut self, s: ShapeId) -> Result<Option<ObjPlan>, String> {
+    fn make_plan(&mut self, s: ShapeId) -> Result<Option<ObjPlan<'a>>, String> {
         let sh = self.shapes.get(s);
         let old_size = sh.size;
         match sh.record {
@@ -568,9 +580,10 @@ impl<'a> Heap<'a> {
                     Ok(conv) if conv.is_identity() && rule.is_none() => Ok(None),
                     Ok(conv) => Ok(Some(ObjPlan {
                         new_size: self.new.types[b].size,
+                        flat: Flat::new(&conv),
                         conv,
                         old_size,
-                        rule,
+                        rule: rule.and_then(|k| self.rule_of(k)),
                     })),
                     Err(why) => Err(format!(
                         "heap objects of `{}` cannot be converted automatically: {why} (give a type rule)",
@@ -584,6 +597,7 @@ impl<'a> Heap<'a> {
                     Ok(conv) if conv.is_identity() => Ok(None),
                     Ok(conv) => Ok(Some(ObjPlan {
                         new_size: conv.new_size(),
+                        flat: Flat::new(&conv),
                         conv,
                         old_size,
                         rule: None,
@@ -617,30 +631,39 @@ impl<'a> Heap<'a> {
         self.allocated_upto = self.blocks.len();
         // Many small blocks: the allocator's page faults dominate, so both cores take part.
         let many = pending.len() >= 1 << 14;
-        let news: Vec<usize> = split(pending.len(), |r| {
+        let news: Vec<(usize, u8)> = split(pending.len(), |r| {
             let bytes: usize = if many {
                 pending[r.clone()].iter().map(|p| p.1 + 16).sum()
             } else {
                 0
             };
-            if many {
-                grow_arena(bytes);
-            }
+            let keeper = if many { grow_arena(bytes) } else { None };
             let mut arena = 0;
-            r.map(|i| {
-                // SAFETY: plain allocation; freed on abort or owned by the program after commit.
-                let p = unsafe { libc::malloc(pending[i].1.max(1)) as usize };
-                if many && p != 0 && p & !(ARENA - 1) != arena {
-                    // A new arena heap (or the first block): where the next blocks will be.
-                    arena = p & !(ARENA - 1);
-                    huge_pages(p, bytes.min(ARENA));
-                }
-                p
-            })
-            .collect::<Vec<usize>>()
+            let out = r
+                .map(|i| {
+                    let n = pending[i].1;
+                    // SAFETY: plain allocation; freed on abort or owned by the program after commit.
+                    let p = unsafe { libc::malloc(n.max(1)) as usize };
+                    if p == 0 {
+                        return (0, 0);
+                    }
+                    if many && p & !(ARENA - 1) != arena {
+                        // A new arena heap (or the first block): where the next blocks will be.
+                        arena = p & !(ARENA - 1);
+                        huge_pages(p, bytes.min(ARENA));
+                    }
+                    // The tracking trailer goes past the object, so conversion cannot touch it.
+                    (p, track::prepare(p as *mut u8, n))
+                })
+                .collect::<Vec<(usize, u8)>>();
+            if let Some(k) = keeper {
+                // SAFETY: allocated by grow_arena, unused.
+                unsafe { libc::free(k) };
+            }
+            out
         })
         .concat();
-        for (&(id, new_len), p) in pending.iter().zip(news) {
+        for (&(id, new_len), (p, st)) in pending.iter().zip(news) {
             if p == 0 {
                 self.errors.push(format!(
                     "out of memory migrating a heap block of {new_len} bytes"
@@ -650,6 +673,7 @@ impl<'a> Heap<'a> {
             let b = &mut self.blocks[id as usize];
             b.new = p;
             b.new_len = new_len;
+            b.new_state = st;
             self.any_migrated = true;
             self.order.push(id);
         }
@@ -902,9 +926,7 @@ impl<'a> Heap<'a> {
             old_size: plan.old_size,
             new_size: plan.new_size,
             tail: (b.len as u64).saturating_sub(b.count * plan.old_size),
-            rule: plan
-                .rule
-                .and_then(|k| self.rules.and_then(|r| r.type_rule(k))),
+            rule: plan.rule,
             ty: s,
         }
     }
@@ -945,7 +967,7 @@ impl<'a> Heap<'a> {
                     std::slice::from_raw_parts_mut((job.new + k * ns) as *mut u8, ns),
                 )
             };
-            transfer::apply(&plan.conv, old, new, &mut r).map_err(|e| {
+            plan.flat.apply(old, new, &mut r).map_err(|e| {
                 format!(
                     "heap object {k} of `{}` at {:#x}: {e}",
                     self.shapes.get(s).ty,
@@ -1081,7 +1103,7 @@ impl<'a> Heap<'a> {
         split(order.len(), |r| {
             for &id in &order[r] {
                 let b = &blocks[id as usize];
-                track::adopt(b.new as *mut u8, b.new_len);
+                track::set_state(b.new as *mut u8, b.new_state);
             }
         });
         let old = order.iter().map(|&id| blocks[id as usize].start).collect();
@@ -1124,8 +1146,10 @@ impl Drop for Heap<'_> {
 /// system calls. Blocks just under the mmap threshold grow it 30 pages at a time (free space
 /// the arena already has is used first, so the loop goes on until the arena's size, which
 /// `mallinfo2` reports, has grown); once freed, the arena keeps the pages' protection and
-/// later blocks come from it without a system call.
-fn grow_arena(bytes: usize) {
+/// later blocks come from it without a system call. The last block is returned, to be freed
+/// after the allocations: it keeps an arena heap that the growth added from being unmapped
+/// again as soon as it is empty.
+fn grow_arena(bytes: usize) -> Option<*mut libc::c_void> {
     const STEP: usize = 120 << 10;
     // SAFETY: a statistics query.
     let system = || unsafe { libc::mallinfo2() }.arena;
@@ -1144,10 +1168,12 @@ fn grow_arena(bytes: usize) {
             break;
         }
     }
+    let keeper = held.pop();
     for p in held.into_iter().rev() {
         // SAFETY: allocated above.
         unsafe { libc::free(std::hint::black_box(p)) };
     }
+    keeper
 }
 
 /// `f` over `0..n` in contiguous ranges, on two threads when `n` is large enough to pay for

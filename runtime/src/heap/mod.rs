@@ -3,6 +3,7 @@
 //! during an update's transform phase), reading memory by the old version's types (`shape`).
 //! ARCHITECTURE.md "Heap migration" tells the whole story.
 
+mod flat;
 mod granules;
 mod migrate;
 mod shape;

@@ -80,12 +80,7 @@ fn map_region(r: usize) -> Option<*mut AtomicU8> {
         return None;
     }
     let m = m as *mut AtomicU8;
-    match REGION[r].compare_exchange(
-        std::ptr::null_mut(),
-        m,
-        Ordering::AcqRel,
-        Ordering::Acquire,
-    ) {
+    match REGION[r].compare_exchange(std::ptr::null_mut(), m, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => Some(m),
         Err(other) => {
             // SAFETY: our own mapping, never published.
@@ -101,9 +96,16 @@ fn mark(p: *mut libc::c_void, n: usize) {
     if p.is_null() {
         return;
     }
+    set_state(p as *mut u8, prepare(p as *mut u8, n));
+}
+
+/// The state that describes the live block `p` of `n` requested bytes, writing its trailer
+/// when it has one (the block is not marked yet: `set_state` does that).
+#[inline]
+pub fn prepare(p: *mut u8, n: usize) -> u8 {
     // SAFETY: `p` is a live block of the allocator.
-    let usable = unsafe { libc::malloc_usable_size(p) };
-    let state = if usable == n {
+    let usable = unsafe { libc::malloc_usable_size(p as *mut libc::c_void) };
+    if usable == n {
         EXACT
     } else if usable >= n + 8 {
         // SAFETY: the last usable word of the block, past the `n` bytes the program owns.
@@ -111,7 +113,12 @@ fn mark(p: *mut libc::c_void, n: usize) {
         TRAILER
     } else {
         ROUGH
-    };
+    }
+}
+
+/// Marks the block at `p` with a state from `prepare`.
+#[inline]
+pub fn set_state(p: *mut u8, state: u8) {
     // A plain store: the granule's byte belongs to this block alone (no read-modify-write,
     // so no locked instruction on the allocation path).
     if let Some(b) = slot(p as usize, true) {
@@ -236,7 +243,7 @@ fn block_at(start: usize, st: u8, readable: &Readable) -> Option<Block> {
 /// The readable, writable mappings of the process (heap arenas, data and bss), read once per
 /// update from /proc/self/maps, adjacent ones merged: so that no stale mark makes the
 /// traversal read unmapped memory, and so that the update knows which globals it may write.
-pub struct Readable(Vec<(usize, usize)>);
+pub struct Readable(Vec<(usize, usize)>, std::sync::atomic::AtomicUsize);
 
 impl Readable {
     pub fn now() -> Readable {
@@ -265,15 +272,24 @@ impl Readable {
                 _ => merged.push((a, b)),
             }
         }
-        Readable(merged)
+        Readable(merged, std::sync::atomic::AtomicUsize::new(0))
     }
 
     /// Whether `[p, p + n)` lies inside one readable mapping.
     pub fn contains(&self, p: usize, n: usize) -> bool {
-        let i = self.0.partition_point(|m| m.0 <= p);
-        i > 0 && {
-            let (a, b) = self.0[i - 1];
+        let inside = |i: usize| {
+            let (a, b) = self.0[i];
             a <= p && p.checked_add(n).is_some_and(|e| e <= b)
+        };
+        // Most lookups of a traversal fall in the mapping the previous one did.
+        let last = self.1.load(Ordering::Relaxed);
+        if last < self.0.len() && inside(last) {
+            return true;
+        }
+        let i = self.0.partition_point(|m| m.0 <= p);
+        i > 0 && inside(i - 1) && {
+            self.1.store(i - 1, Ordering::Relaxed);
+            true
         }
     }
 }
