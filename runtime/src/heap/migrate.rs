@@ -630,7 +630,9 @@ impl<'a> Heap<'a> {
         }
         self.allocated_upto = self.blocks.len();
         // Many small blocks: the allocator's page faults dominate, so both cores take part.
-        let many = pending.len() >= 1 << 14;
+        // Enough blocks that growing the arena page by page would cost more than growing it
+        // ahead (and, for very many, asking for huge pages).
+        let many = pending.len() >= 256;
         let news: Vec<(usize, u8)> = split(pending.len(), |r| {
             let bytes: usize = if many {
                 pending[r.clone()].iter().map(|p| p.1 + 16).sum()
