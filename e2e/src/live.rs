@@ -25,6 +25,19 @@ pub fn build(sources: &[PathBuf], out: &Path, module: bool, extra: &[&str]) {
     assert!(o.success(), "build failed:\n{}", o.report());
 }
 
+/// The C files of one version folder (`v1/`, `v2/`...), sorted: the versions of a program
+/// share file names.
+pub fn c_sources(dir: &Path) -> Vec<PathBuf> {
+    let mut s: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "c"))
+        .collect();
+    s.sort();
+    s
+}
+
 /// The `upstare` CLI.
 pub fn upstare_cli() -> PathBuf {
     profile_dir().join("upstare")

@@ -14,7 +14,7 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use upstare_e2e::live::{build, Live};
+use upstare_e2e::live::{build, c_sources, Live};
 use upstare_e2e::{package_dir, Output, WorkDir};
 
 const T: Duration = Duration::from_secs(30);
@@ -32,16 +32,7 @@ fn example_file(name: &str, file: &str) -> String {
 /// module; returns the executable and the modules in that order.
 fn build_example(work: &WorkDir, name: &str, modules: &[&str]) -> (PathBuf, Vec<PathBuf>) {
     let dir = example_dir(name);
-    let sources = |v: &str| -> Vec<PathBuf> {
-        let mut s: Vec<PathBuf> = std::fs::read_dir(dir.join(v))
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.join(v).display()))
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "c"))
-            .collect();
-        s.sort();
-        s
-    };
+    let sources = |v: &str| c_sources(&dir.join(v));
     let exe = work.join(name);
     build(&sources("v1"), &exe, false, &[]);
     let mods = modules

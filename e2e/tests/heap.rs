@@ -21,7 +21,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use upstare_e2e::live::{build, Live};
+use upstare_e2e::live::{build, c_sources, Live};
 use upstare_e2e::{data_dir, Output, Toolchain, WorkDir};
 
 const T: Duration = Duration::from_secs(30);
@@ -30,17 +30,9 @@ fn case_dir(case: &str) -> PathBuf {
     data_dir().join("heap").join(case)
 }
 
-/// The C files of one version folder, sorted (the versions of a program share file names).
+/// The C files of one version folder of `case`.
 fn sources(case: &str, version: &str) -> Vec<PathBuf> {
-    let dir = case_dir(case).join(version);
-    let mut s: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "c"))
-        .collect();
-    s.sort();
-    s
+    c_sources(&case_dir(case).join(version))
 }
 
 /// Builds `case/v1` as an executable and `case/v2` as an update module (as `update.rs` does).

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use upstare_e2e::live::{build, Live};
+use upstare_e2e::live::{build, c_sources, Live};
 use upstare_e2e::{data_dir, Cmd, WorkDir};
 
 const T: Duration = Duration::from_secs(30);
@@ -38,16 +38,7 @@ fn build_case(work: &WorkDir, case: &str, versions: &[&str]) -> (PathBuf, Vec<Pa
         }
     }
     let extra: Vec<&str> = objects.iter().map(String::as_str).collect();
-    let sources = |v: &str| -> Vec<PathBuf> {
-        let mut s: Vec<PathBuf> = std::fs::read_dir(dir.join(v))
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.join(v).display()))
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "c"))
-            .collect();
-        s.sort();
-        s
-    };
+    let sources = |v: &str| c_sources(&dir.join(v));
     let exe = work.join("v1");
     build(&sources("v1"), &exe, false, &extra);
     let mut mods = Vec::new();

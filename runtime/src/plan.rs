@@ -33,6 +33,30 @@ pub struct GlobalStep {
     pub type_rule: Option<ElemRule>,
 }
 
+impl GlobalStep {
+    /// A global filled by its automatic default `conv` (and a type rule), not by a rule of
+    /// its own: old `o` at `oa` becomes new `n` at `na`.
+    fn by_default(
+        o: &upstare_meta::Global,
+        oa: usize,
+        n: &upstare_meta::Global,
+        na: usize,
+        conv: Conv,
+        type_rule: Option<ElemRule>,
+    ) -> GlobalStep {
+        GlobalStep {
+            key: n.key.clone(),
+            old_addr: oa,
+            old_size: o.size as usize,
+            new_addr: na,
+            new_size: n.size as usize,
+            conv: Some(conv),
+            rule: None,
+            type_rule,
+        }
+    }
+}
+
 /// A type rule that runs on a global of that struct type, or on each element of an array of
 /// them.
 #[derive(Debug, Clone, Copy)]
@@ -187,16 +211,9 @@ impl Plan {
                     let covered = match (o, n, old_addr, new_addr, rules) {
                         (Some(o), Some(n), Some(oa), Some(na), Some(r)) => {
                             match (elem_rule(old, o, new, n, r), lenient_conv(old, o, new, n)) {
-                                (Some(er), Some(conv)) => Some(GlobalStep {
-                                    key: n.key.clone(),
-                                    old_addr: oa,
-                                    old_size: o.size as usize,
-                                    new_addr: na,
-                                    new_size: n.size as usize,
-                                    conv: Some(conv),
-                                    rule: None,
-                                    type_rule: Some(er),
-                                }),
+                                (Some(er), Some(conv)) => {
+                                    Some(GlobalStep::by_default(o, oa, n, na, conv, Some(er)))
+                                }
                                 _ => None,
                             }
                         }
@@ -233,16 +250,8 @@ impl Plan {
                         ));
                     }
                     let type_rule = rules.and_then(|r| elem_rule(old, o, new, n, r));
-                    plan.globals.push(GlobalStep {
-                        key: n.key.clone(),
-                        old_addr: oa,
-                        old_size: o.size as usize,
-                        new_addr: na,
-                        new_size: n.size as usize,
-                        conv: Some(conv),
-                        rule: None,
-                        type_rule,
-                    });
+                    plan.globals
+                        .push(GlobalStep::by_default(o, oa, n, na, conv, type_rule));
                 }
                 _ => {}
             }

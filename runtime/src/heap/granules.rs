@@ -90,21 +90,6 @@ impl Drop for GranuleMap {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn set_and_get() {
-        let mut m = super::GranuleMap::new();
-        let v = vec![0u8; 64];
-        let p = v.as_ptr() as usize & !15;
-        assert_eq!(m.get(p), 0);
-        assert!(m.set(p, 7));
-        assert_eq!(m.get(p), 7);
-        assert_eq!(m.get(p + 15), 7);
-        assert_eq!(m.get(p + 16), 0);
-    }
-}
-
 /// Asks for transparent huge pages on the 2 MiB pages inside `[p, p + len)` (where the system
 /// allows them on request): large migrations touch hundreds of megabytes, and the cost is then
 /// the number of page faults, 512 times fewer with huge pages. Best effort: a failure changes
@@ -117,5 +102,20 @@ pub fn huge_pages(p: usize, len: usize) {
         // SAFETY: advice only; the range is inside mappings of this process (or the call fails
         // harmlessly with ENOMEM for the unmapped part).
         unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn set_and_get() {
+        let mut m = super::GranuleMap::new();
+        let v = [0u8; 64];
+        let p = v.as_ptr() as usize & !15;
+        assert_eq!(m.get(p), 0);
+        assert!(m.set(p, 7));
+        assert_eq!(m.get(p), 7);
+        assert_eq!(m.get(p + 15), 7);
+        assert_eq!(m.get(p + 16), 0);
     }
 }

@@ -41,13 +41,13 @@ use upstare_meta::{CType, Conv, Module};
 
 use super::flat::Flat;
 use super::granules::{huge_pages, GranuleMap};
+use super::shape::{Count, Shape, ShapeId, Shapes, Target, Untyped};
+use super::track::{self, Readable};
+use crate::plan::Relocator;
 
 /// The size of glibc's non-main arena heaps (64 MiB on 64-bit systems), the unit in which the
 /// allocator maps memory for the blocks made here.
 const ARENA: usize = 64 << 20;
-use super::shape::{Count, Shape, ShapeId, Shapes, Target, Untyped};
-use super::track::{self, Readable};
-use crate::plan::Relocator;
 
 /// How objects of one old shape become new ones (None in `Heap::plans`: they stay).
 struct ObjPlan<'a> {
@@ -94,8 +94,10 @@ pub struct Heap<'a> {
     /// Block start -> index + 1 into `blocks`.
     fwd: GranuleMap,
     blocks: Vec<BlockInfo>,
-    /// Blocks to scan (index, first element to scan).
+    /// Blocks whose objects are to be scanned.
     work: Vec<u32>,
+    /// Blocks typed since the last `allocate` (also by a rule's `migrate`).
+    to_allocate: Vec<u32>,
     /// Whether any block migrates (no pointer needs mapping otherwise).
     any_migrated: bool,
     /// Per shape: how its objects convert (`None`: they stay), decided once.
@@ -115,9 +117,6 @@ pub struct Heap<'a> {
     pub errors: Vec<String>,
     /// Blocks converted so far (an index into `order`).
     converted: usize,
-    /// Blocks below this index were considered by `allocate` (the ones typed later by a
-    /// rule's `migrate` are new, and so above it).
-    allocated_upto: usize,
     /// Migrated blocks in allocation order.
     order: Vec<u32>,
     /// Extra blocks made for rules (`migrate_str`): (pointer, length).
@@ -174,7 +173,7 @@ impl<'a> Heap<'a> {
             conflicts: Vec::new(),
             errors: Vec::new(),
             converted: 0,
-            allocated_upto: 0,
+            to_allocate: Vec::new(),
             order: Vec::new(),
             extra: Vec::new(),
             hint_services: upstare_jit::Services::standalone(),
@@ -356,7 +355,7 @@ impl<'a> Heap<'a> {
         let off = (v - start) as u64;
         match cur {
             None => {
-                if off % size != 0 || off >= len as u64 {
+                if !off.is_multiple_of(size) || off >= len as u64 {
                     // A pointer to a field or one past the end: it says nothing of the block.
                     return;
                 }
@@ -377,6 +376,7 @@ impl<'a> Heap<'a> {
                 b.count = n;
                 b.view_off = off;
                 self.work.push(id);
+                self.to_allocate.push(id);
             }
             Some(e) if e == s => {}
             Some(e) => {
@@ -388,7 +388,8 @@ impl<'a> Heap<'a> {
                     self.shapes.get(e).record.is_some(),
                     self.shapes.get(s).record.is_some(),
                 );
-                if !e_record && s_record && off % size == 0 {
+                let migrated = self.blocks[id as usize].new != 0;
+                if !migrated && !e_record && s_record && off.is_multiple_of(size) {
                     // The block was seen through a pointer to one of the struct's fields
                     // first: it holds the structs if that pointer lands on such a field
                     // (checked once the block's type is final).
@@ -398,14 +399,16 @@ impl<'a> Heap<'a> {
                     self.to_verify.push((id, e, b.view_off));
                     b.view_off = off;
                     self.work.push(id);
+                    self.to_allocate.push(id);
                     return;
                 }
-                if off == 0 && size > es && self.contains(s, 0, e, 0) {
+                if !migrated && off == 0 && size > es && self.contains(s, 0, e, 0) {
                     // The block holds the larger type (its first member is the other).
                     let b = &mut self.blocks[id as usize];
                     b.shape = Some(s);
                     b.count = (len as u64 / size).max(u64::from(len as u64 >= size));
                     self.work.push(id);
+                    self.to_allocate.push(id);
                     return;
                 }
                 self.conflicts.push((id, e, s));
@@ -612,7 +615,12 @@ impl<'a> Heap<'a> {
     /// Gives every typed block whose objects change, and that has none yet, a new block.
     pub fn allocate(&mut self) {
         let mut pending: Vec<(u32, usize)> = Vec::new();
-        for id in self.allocated_upto..self.blocks.len() {
+        let mut typed = std::mem::take(&mut self.to_allocate);
+        // A block typed twice (widened) is listed twice; ids are in discovery order.
+        typed.sort_unstable();
+        typed.dedup();
+        for id in typed {
+            let id = id as usize;
             let (s, count, len, new) = {
                 let b = &self.blocks[id];
                 (b.shape, b.count, b.len, b.new)
@@ -628,7 +636,6 @@ impl<'a> Heap<'a> {
             let tail = (len as u64).saturating_sub(count * os);
             pending.push((id as u32, (count * ns + tail) as usize));
         }
-        self.allocated_upto = self.blocks.len();
         // Many small blocks: the allocator's page faults dominate, so both cores take part.
         // Enough blocks that growing the arena page by page would cost more than growing it
         // ahead (and, for very many, asking for huge pages).
