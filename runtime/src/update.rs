@@ -4,23 +4,26 @@
 //!    version, make the plan; any refusal answers here and nothing was touched.
 //! 2. **Quiesce**: a strict round (`coord::begin_strict`): every thread unwinds to its root and
 //!    parks; blocked threads are woken (`blocking::ring`). Past the deadline: abort.
-//! 3. **Transform**, every thread parked: new frame records for every thread (staged beside the
-//!    old ones), new globals written into the new module's memory only, start routines mapped.
-//! 4. **Commit**: install the staged records and start routines, switch the current version,
-//!    point signal handlers at the new code, release: threads rebuild in the new version.
-//! 5. **Abort** (any failure after quiescence): drop what was staged, release: threads rebuild
-//!    from the records they left, in the old code; the module is closed.
+//! 3. **Transform**, every thread parked: the heap traversal finds the objects to migrate and
+//!    gives them new blocks (heap/), then new frame records for every thread (staged beside
+//!    the old ones), new globals written into the new module's memory only, new heap objects
+//!    filled, start routines mapped; what kept heap objects and boxes must change is staged.
+//! 4. **Commit**: write the staged heap patches, install the staged records and start
+//!    routines, switch the current version, point signal handlers at the new code, release:
+//!    threads rebuild in the new version; then the old heap objects that migrated are freed.
+//! 5. **Abort** (any failure after quiescence): drop what was staged (new heap blocks freed),
+//!    release: threads rebuild from the records they left, in the old code, over an old heap
+//!    that was never written; the module is closed.
 //!
 //! Deliberately not here: the rules themselves (plan.rs) and how threads unwind (coord.rs).
 
+use std::cell::RefCell;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use upstare_proto::{Failure, Report, Response, SpecSource, Status, ThreadStatus};
 
 use crate::coord::{self, now_ns, QuiesceError};
-use std::cell::RefCell;
-
 use crate::heap::{Heap, HeapRelocate, Origin};
 use crate::plan::{Plan, RelocRef, Relocator};
 use crate::records::RecordStack;
@@ -134,14 +137,14 @@ pub fn run(module: Option<&str>, spec: Option<SpecSource>, deadline_ms: u64) -> 
 
     // 3. Transform (every registered thread is parked).
     let t_transform = now_ns();
-    let allocs = std::cell::RefCell::new(Vec::new());
+    let allocs = RefCell::new(Vec::new());
     let no_layouts = Vec::new();
     let layouts = checked.as_ref().map_or(&no_layouts, |c| &c.layouts);
     let heap_on = checked
         .as_ref()
         .and_then(|c| c.options.heap)
         .is_none_or(|m| m == upstare_dsl::checked::HeapMode::Traverse);
-    let heap = std::cell::RefCell::new(match (&new, heap_on) {
+    let heap = RefCell::new(match (&new, heap_on) {
         (Some(n), true) => Some(Heap::new(&cur.meta, &n.meta, layouts, rules.as_ref())),
         _ => None,
     });
