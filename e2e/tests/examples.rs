@@ -611,8 +611,10 @@ fn signals_update_waits_for_the_handler() {
             "ready",
             "v1 before: handled=0",
             "v1 handler: waiting for release",
+            "v1 handler: released",
             "v2 after: handled=1 (signals seen by version 2: 0)",
             "v2 handler: waiting for release",
+            "v2 handler: released",
             "v2 again: handled=2 (signals seen by version 2: 1)",
         ]),
     );

@@ -54,7 +54,7 @@
 
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
-use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use crate::thread::{current, guard};
@@ -160,6 +160,10 @@ struct Slot {
     /// The generation of the round this thread declined (it may not unwind in it): it is not
     /// woken again in that round.
     declined: AtomicU64,
+    /// The stack pointer where it declined: the decline holds for calls at that depth or
+    /// deeper. A call further out (the thread declined inside a signal handler, which has
+    /// since returned into the call it interrupted) asks again, since it may unwind there.
+    declined_sp: AtomicUsize,
 }
 
 // SAFETY: `state` points to a thread-local of the slot's thread that outlives the slot's
@@ -169,7 +173,31 @@ unsafe impl Send for Slot {}
 // SAFETY: as above.
 unsafe impl Sync for Slot {}
 
+/// Frames this much shallower than a decline are further out than it (a signal frame alone is
+/// larger: the kernel saves the full register state there).
+const DECLINE_SLACK: usize = 1024;
+
+/// An address in the caller's frame.
+#[inline(never)]
+fn stack_pointer() -> usize {
+    let here = 0u8;
+    std::hint::black_box(&here) as *const u8 as usize
+}
+
 impl Slot {
+    /// Declines round `gen` at the current depth of the stack (called on the slot's thread).
+    fn decline(&self, gen: u64) {
+        self.declined_sp.store(stack_pointer(), Ordering::SeqCst);
+        self.declined.store(gen, Ordering::SeqCst);
+    }
+
+    /// Whether round `gen` is declined for a call at the current depth (called on the slot's
+    /// thread): declined there or further in, not further out.
+    fn declined_here(&self, gen: u64) -> bool {
+        self.declined.load(Ordering::SeqCst) == gen
+            && stack_pointer() <= self.declined_sp.load(Ordering::SeqCst) + DECLINE_SLACK
+    }
+
     /// The thread's state word. Valid while the slot is registered or the caller is its thread.
     fn state(&self) -> &AtomicU32 {
         // SAFETY: see the `Send` impl; a u32 that C accesses with `__atomic` builtins has the
@@ -200,6 +228,7 @@ thread_local! {
             cond: AtomicPtr::new(std::ptr::null_mut()),
             busy: AtomicU32::new(0),
             declined: AtomicU64::new(0),
+            declined_sp: AtomicUsize::new(0),
         });
         lock(&SLOTS).push(s.clone());
         SlotHandle(s)
@@ -424,7 +453,7 @@ pub extern "C" fn us_rt_round_state(gen: *mut u64) -> c_int {
         if !ringing {
             return 0;
         }
-        let declined = with_slot(|s| s.declined.load(Ordering::SeqCst) == g).unwrap_or(true);
+        let declined = with_slot(|s| s.declined_here(g)).unwrap_or(true);
         if declined {
             2
         } else {
@@ -438,7 +467,7 @@ pub extern "C" fn us_rt_round_state(gen: *mut u64) -> c_int {
 #[no_mangle]
 pub extern "C" fn us_rt_decline(gen: u64) {
     guard(|| {
-        with_slot(|s| s.declined.store(gen, Ordering::SeqCst));
+        with_slot(|s| s.decline(gen));
     })
 }
 
@@ -522,7 +551,7 @@ pub extern "C" fn us_rt_join_wait(t: libc::pthread_t) -> c_int {
                 Some(false) => {}
             }
             let (gen, ringing) = round();
-            let declined = with_slot(|s| s.declined.load(Ordering::SeqCst) == gen).unwrap_or(true);
+            let declined = with_slot(|s| s.declined_here(gen)).unwrap_or(true);
             if ringing && !declined {
                 drop(joins);
                 unblock(&mut blocked);
@@ -530,7 +559,7 @@ pub extern "C" fn us_rt_join_wait(t: libc::pthread_t) -> c_int {
                 if unsafe { us_rt_wrapper_unwind() } != 0 {
                     return 0;
                 }
-                with_slot(|s| s.declined.store(gen, Ordering::SeqCst));
+                with_slot(|s| s.decline(gen));
                 joins = lock(&JOINS);
                 continue;
             }

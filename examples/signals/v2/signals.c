@@ -20,8 +20,9 @@ static void on_usr1(int sig)
     say("v2 handler: waiting for release\n");
     while (access("release", F_OK) != 0)
         sched_yield();
-    /* Nothing is printed here: a blocking call the update's wake-up reaches while the handler
-     * runs makes this thread decline that update for good (see README.md). */
+    /* A blocking call while an update waits: the thread declines the update here, inside the
+     * handler, and takes part again once the handler has returned into main's `fgets`. */
+    say("v2 handler: released\n");
     handled++;
     in_v2++;
 }
