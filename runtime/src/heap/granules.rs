@@ -1,4 +1,4 @@
-//! A map from heap addresses (16-byte granules) to small numbers, for the length of one update:
+//! A map from heap addresses (32-byte granules) to small numbers, for the length of one update:
 //! which block of the traversal starts at an address.
 //!
 //! A hash map would do, but its lookups jump around memory: one cache miss each, several per
@@ -7,7 +7,8 @@
 //! after another, as most linked structures are, have their entries side by side. Only the
 //! pages where blocks start are ever touched; dropping the table unmaps everything.
 
-const GRANULE_SHIFT: u32 = 4;
+/// 32-byte granules: glibc's smallest chunk is 32 bytes, so no two blocks start in one.
+const GRANULE_SHIFT: u32 = 5;
 const REGION_SHIFT: u32 = 30;
 const REGIONS: usize = 1 << (47 - REGION_SHIFT);
 const ENTRIES: usize = 1 << (REGION_SHIFT - GRANULE_SHIFT);
@@ -110,12 +111,12 @@ mod tests {
     #[test]
     fn set_and_get() {
         let mut m = super::GranuleMap::new();
-        let v = [0u8; 64];
-        let p = v.as_ptr() as usize & !15;
+        let v = [0u8; 128];
+        let p = (v.as_ptr() as usize + 31) & !31;
         assert_eq!(m.get(p), 0);
         assert!(m.set(p, 7));
         assert_eq!(m.get(p), 7);
-        assert_eq!(m.get(p + 15), 7);
-        assert_eq!(m.get(p + 16), 0);
+        assert_eq!(m.get(p + 31), 7);
+        assert_eq!(m.get(p + 32), 0);
     }
 }

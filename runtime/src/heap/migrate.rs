@@ -60,20 +60,31 @@ struct ObjPlan<'a> {
     rule: Option<&'a Rule>,
 }
 
-/// One heap block the traversal reached.
+/// One heap block the traversal reached. Kept small (32 bytes): a large update has millions,
+/// and each new page of this table is a page fault inside the pause.
 struct BlockInfo {
     start: usize,
-    len: usize,
-    /// Its element type, once a typed pointer reached it.
-    shape: Option<ShapeId>,
-    count: u64,
     /// The new block (0: the block stays).
     new: usize,
-    new_len: usize,
-    /// The offset of the pointer that gave the block its type.
-    view_off: u64,
-    /// The tracking state of the new block (`track::prepare`), set at commit.
-    new_state: u8,
+    len: u32,
+    new_len: u32,
+    count: u32,
+    /// Its element type, once a typed pointer reached it.
+    shape: Option<ShapeId>,
+}
+
+impl BlockInfo {
+    fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    fn count(&self) -> u64 {
+        u64::from(self.count)
+    }
+
+    fn new_len(&self) -> usize {
+        self.new_len as usize
+    }
 }
 
 /// Where an untyped pointer was found, for the refusal message.
@@ -111,6 +122,11 @@ pub struct Heap<'a> {
     /// Typed views accepted before the block's type was known for sure: (block, shape,
     /// offset), checked against the final type (`check_views`).
     to_verify: Vec<(u32, ShapeId, u64)>,
+    /// Blocks typed by a pointer to a scalar or pointer type: the offset it pointed to.
+    scalar_views: std::collections::HashMap<u32, u64>,
+    /// The tracking state of each migrated block's new block (`track::prepare`), by position
+    /// in `order`; set at commit.
+    new_states: Vec<u8>,
     /// Blocks reached as two unrelated types: (block, first, second).
     conflicts: Vec<(u32, ShapeId, ShapeId)>,
     /// Problems that refuse the update.
@@ -170,6 +186,8 @@ impl<'a> Heap<'a> {
             untyped: Vec::new(),
             bytes: Vec::new(),
             to_verify: Vec::new(),
+            scalar_views: std::collections::HashMap::new(),
+            new_states: Vec::new(),
             conflicts: Vec::new(),
             errors: Vec::new(),
             converted: 0,
@@ -319,6 +337,8 @@ impl<'a> Heap<'a> {
         if id != 0 && self.blocks[id as usize - 1].start == b.start {
             return Some(id - 1);
         }
+        // Blocks of 4 GiB and more are not followed (the records keep 32-bit lengths).
+        let len = u32::try_from(b.len).ok()?;
         let id = self.blocks.len() as u32;
         if !self.fwd.set(b.start, id + 1) {
             self.errors
@@ -327,13 +347,11 @@ impl<'a> Heap<'a> {
         }
         self.blocks.push(BlockInfo {
             start: b.start,
-            len: b.len,
-            shape: None,
-            count: 0,
             new: 0,
+            len,
             new_len: 0,
-            view_off: 0,
-            new_state: 0,
+            count: 0,
+            shape: None,
         });
         Some(id)
     }
@@ -350,7 +368,7 @@ impl<'a> Heap<'a> {
         }
         let (start, len, cur) = {
             let b = &self.blocks[id as usize];
-            (b.start, b.len, b.shape)
+            (b.start, b.len(), b.shape)
         };
         let off = (v - start) as u64;
         match cur {
@@ -373,8 +391,11 @@ impl<'a> Heap<'a> {
                 }
                 let b = &mut self.blocks[id as usize];
                 b.shape = Some(s);
-                b.count = n;
-                b.view_off = off;
+                b.count = n as u32;
+                if self.shapes.get(s).record.is_none() {
+                    // Where the pointer that typed it pointed, for a later wider view.
+                    self.scalar_views.insert(id, off);
+                }
                 self.work.push(id);
                 self.to_allocate.push(id);
             }
@@ -395,9 +416,9 @@ impl<'a> Heap<'a> {
                     // (checked once the block's type is final).
                     let b = &mut self.blocks[id as usize];
                     b.shape = Some(s);
-                    b.count = len as u64 / size;
-                    self.to_verify.push((id, e, b.view_off));
-                    b.view_off = off;
+                    b.count = (len as u64 / size) as u32;
+                    let first = self.scalar_views.remove(&id).unwrap_or(0);
+                    self.to_verify.push((id, e, first));
                     self.work.push(id);
                     self.to_allocate.push(id);
                     return;
@@ -406,7 +427,7 @@ impl<'a> Heap<'a> {
                     // The block holds the larger type (its first member is the other).
                     let b = &mut self.blocks[id as usize];
                     b.shape = Some(s);
-                    b.count = (len as u64 / size).max(u64::from(len as u64 >= size));
+                    b.count = (len as u64 / size).max(u64::from(len as u64 >= size)) as u32;
                     self.work.push(id);
                     self.to_allocate.push(id);
                     return;
@@ -497,7 +518,11 @@ impl<'a> Heap<'a> {
         while let Some(id) = self.work.pop() {
             let (start, s, count) = {
                 let b = &self.blocks[id as usize];
-                (b.start, b.shape.expect("queued blocks are typed"), b.count)
+                (
+                    b.start,
+                    b.shape.expect("queued blocks are typed"),
+                    b.count(),
+                )
             };
             let size = self.shapes.get(s).size as usize;
             if let Some(p) = &self.shapes.get(s).problem {
@@ -528,7 +553,7 @@ impl<'a> Heap<'a> {
 
     /// The plan of a shape whose blocks migrated.
     fn plan_ref(&self, s: ShapeId) -> &ObjPlan<'a> {
-        match &self.plans[s.0 as usize] {
+        match &self.plans[s.index()] {
             Some(Ok(Some(p))) => p,
             _ => unreachable!("migrated blocks have a plan"),
         }
@@ -537,11 +562,11 @@ impl<'a> Heap<'a> {
     /// Whether objects of shape `s` would change (also when they cannot convert).
     fn changes(&mut self, s: ShapeId) -> bool {
         self.plan_entry(s, false);
-        !matches!(self.plans[s.0 as usize], Some(Ok(None)))
+        !matches!(self.plans[s.index()], Some(Ok(None)))
     }
 
     fn plan_entry(&mut self, s: ShapeId, report: bool) -> Option<&ObjPlan<'a>> {
-        let i = s.0 as usize;
+        let i = s.index();
         if self.plans.len() <= i {
             self.plans.resize_with(i + 1, || None);
         }
@@ -623,7 +648,7 @@ impl<'a> Heap<'a> {
             let id = id as usize;
             let (s, count, len, new) = {
                 let b = &self.blocks[id];
-                (b.shape, b.count, b.len, b.new)
+                (b.shape, b.count(), b.len(), b.new)
             };
             let Some(s) = s else { continue };
             if new != 0 || count == 0 {
@@ -679,10 +704,18 @@ impl<'a> Heap<'a> {
                 ));
                 continue;
             }
+            let Ok(n) = u32::try_from(new_len) else {
+                self.errors.push(format!(
+                    "a migrated heap block would have {new_len} bytes (4 GiB or more)"
+                ));
+                // SAFETY: allocated above, referenced by nothing.
+                unsafe { libc::free(p as *mut libc::c_void) };
+                continue;
+            };
             let b = &mut self.blocks[id as usize];
             b.new = p;
-            b.new_len = new_len;
-            b.new_state = st;
+            b.new_len = n;
+            self.new_states.push(st);
             self.any_migrated = true;
             self.order.push(id);
         }
@@ -744,7 +777,7 @@ impl<'a> Heap<'a> {
                 let blk = &self.blocks[id as usize];
                 note(format!(
                     "a heap block of {} bytes is reached both as `{}` and as `{}`: which type it holds is ambiguous (a stale pointer to memory freed and reused, or a cast; a layout hint can say `opaque`)",
-                    blk.len,
+                    blk.len(),
                     self.shapes.get(a).ty,
                     self.shapes.get(b).ty
                 ));
@@ -856,16 +889,16 @@ impl<'a> Heap<'a> {
             return None;
         }
         let b = &self.blocks[id as usize - 1];
-        if b.start != blk.start || b.new == 0 || v > b.start + b.len {
+        if b.start != blk.start || b.new == 0 || v > b.start + b.len() {
             return None;
         }
         let s = b.shape.expect("migrated blocks are typed");
         let plan = self.plan_ref(s);
         let off = (v - b.start) as u64;
-        let whole = b.count * plan.old_size;
+        let whole = b.count() * plan.old_size;
         if off >= whole {
             return Some(Ok(
-                b.new + (b.count * plan.new_size + (off - whole)) as usize
+                b.new + (b.count() * plan.new_size + (off - whole)) as usize
             ));
         }
         let (k, inner) = (off / plan.old_size, off % plan.old_size);
@@ -931,10 +964,10 @@ impl<'a> Heap<'a> {
         Job {
             old: b.start,
             new: b.new,
-            count: b.count,
+            count: b.count(),
             old_size: plan.old_size,
             new_size: plan.new_size,
-            tail: (b.len as u64).saturating_sub(b.count * plan.old_size),
+            tail: (b.len() as u64).saturating_sub(b.count() * plan.old_size),
             rule: plan.rule,
             ty: s,
         }
@@ -1064,7 +1097,7 @@ impl<'a> Heap<'a> {
             .blocks
             .iter()
             .filter(|b| b.new == 0)
-            .filter_map(|b| b.shape.map(|s| (b.start, s, b.count)))
+            .filter_map(|b| b.shape.map(|s| (b.start, s, b.count())))
             .collect();
         regions.extend(self.kept_regions.iter().copied());
         for (start, s, count) in regions {
@@ -1090,12 +1123,12 @@ impl<'a> Heap<'a> {
         let objects = self
             .order
             .iter()
-            .map(|&id| self.blocks[id as usize].count)
+            .map(|&id| self.blocks[id as usize].count())
             .sum();
         let bytes = self
             .order
             .iter()
-            .map(|&id| self.blocks[id as usize].new_len as u64)
+            .map(|&id| self.blocks[id as usize].new_len() as u64)
             .sum();
         (objects, bytes)
     }
@@ -1109,10 +1142,10 @@ impl<'a> Heap<'a> {
         }
         let blocks = &self.blocks;
         let order = &self.order;
+        let states = &self.new_states;
         split(order.len(), |r| {
-            for &id in &order[r] {
-                let b = &blocks[id as usize];
-                track::set_state(b.new as *mut u8, b.new_state);
+            for k in r {
+                track::set_state(blocks[order[k] as usize].new as *mut u8, states[k]);
             }
         });
         let old = order.iter().map(|&id| blocks[id as usize].start).collect();

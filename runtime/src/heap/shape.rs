@@ -28,7 +28,18 @@ use upstare_meta::{CType, FieldLayout, GlobalId, Module, TypeId};
 
 /// A shape's index in [`Shapes`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ShapeId(pub u32);
+pub struct ShapeId(std::num::NonZeroU32);
+
+impl ShapeId {
+    fn from_index(i: usize) -> ShapeId {
+        ShapeId(std::num::NonZeroU32::new(i as u32 + 1).expect("fewer than 2^32 shapes"))
+    }
+
+    /// Its index in the table of shapes (and in tables kept per shape).
+    pub fn index(self) -> usize {
+        self.0.get() as usize - 1
+    }
+}
 
 /// How many objects a typed pointer leads to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +123,7 @@ impl<'a> Shapes<'a> {
     }
 
     pub fn get(&self, id: ShapeId) -> &Shape {
-        &self.shapes[id.0 as usize]
+        &self.shapes[id.index()]
     }
 
     /// The shape of old type text `text` (a global's or a local's type).
@@ -127,7 +138,7 @@ impl<'a> Shapes<'a> {
         if let Some(&id) = self.by_key.get(&key) {
             return id;
         }
-        let id = ShapeId(self.shapes.len() as u32);
+        let id = ShapeId::from_index(self.shapes.len());
         // Placeholder first: a struct pointing to itself finds its own id.
         self.shapes.push(Shape {
             ty: t.clone(),
@@ -143,7 +154,7 @@ impl<'a> Shapes<'a> {
         self.slots(t, args, 0, &mut slots, &mut problem, 0);
         slots.sort_by_key(|s| s.off);
         let flexible = self.flexible(t);
-        let s = &mut self.shapes[id.0 as usize];
+        let s = &mut self.shapes[id.index()];
         s.slots = slots;
         s.problem = problem;
         s.flexible = flexible;
