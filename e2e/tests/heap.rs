@@ -345,3 +345,41 @@ fn stale_vector_slots_refuse_without_a_count_hint() {
     assert_eq!(check(&mut p, v2), v2, "{}", o.report());
     quit(p, "v2", 8);
 }
+
+/// Items reached only through a tagged union: the spec's `case` hint chooses the member by the
+/// value's `kind`, so the items migrate (50 of them, ids 1001 + 1003 + ... + 1099, weights
+/// zero) and the numbers in the other values stay numbers (0 + 2 + ... + 98).
+#[test]
+fn tagged_union_follows_a_case_hint() {
+    let v1 = "v1 tagged nums=2450 ids=52500";
+    let v2 = "v2 tagged nums=2450 ids=52500 weights=0";
+    let (work, mut p, module, first) = start("tagged", "tagged");
+    assert_eq!(first, v1);
+    if Toolchain::get().overridden {
+        p.send("quit\n");
+        let _ = p.finish(T);
+        return self_check_v2_line(&work, "tagged", v2);
+    }
+    let o = p.update(&module, &["--spec", &spec("tagged", "case.upd")]);
+    assert_updated(&o);
+    assert!(
+        o.stdout_str().contains("heap: 50 objects migrated"),
+        "{}",
+        o.report()
+    );
+    assert_eq!(check(&mut p, v2), v2, "{}", o.report());
+    p.send("quit\n");
+    let (code, _, err) = p.finish(T);
+    assert_eq!(code, Some(0), "{err}");
+}
+
+/// In the harness self-check: version 2 alone prints `v2`.
+fn self_check_v2_line(work: &WorkDir, case: &str, v2: &str) {
+    let exe = work.join("v2");
+    build(&sources(case, "v2"), &exe, false, &[]);
+    let mut p = Live::start(work, &exe, &[], &[]);
+    p.wait_for("ready", T);
+    assert_eq!(check(&mut p, v2), v2, "version 2 built alone");
+    p.send("quit\n");
+    let _ = p.finish(T);
+}

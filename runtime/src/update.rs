@@ -878,9 +878,10 @@ fn convert_heap(
             return Ok(());
         }
         let rules = {
-            let h = heap.borrow();
-            let h = h.as_ref().expect("checked above");
+            let mut h = heap.borrow_mut();
+            let h = h.as_mut().expect("checked above");
             h.convert_defaults(batch.clone(), reloc)?;
+            h.case_fixups(batch.clone(), reloc)?;
             h.has_type_rules()
         };
         if !rules {

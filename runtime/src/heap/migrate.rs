@@ -16,8 +16,9 @@
 //!    an address inside a migrated block moves to the same element and field of the new block
 //!    (a pointer into a dropped field fails the update); addresses of old globals and
 //!    functions move as the plan says; anything else stays.
-//! 4. **Conversion** (`convert_next`): each new object is filled by the automatic default
-//!    (field by field by name, pointers mapped) and then by the spec's type rule, if any.
+//! 4. **Conversion** (`convert_defaults`, `case_fixups`): each new object is filled by the
+//!    automatic default (field by field by name, pointers mapped; the pointers of the union
+//!    member a `case` hint chooses too) and then by the spec's type rule, if any.
 //!    Rules may ask for more objects (`migrate(p)`), which are discovered and allocated on the
 //!    spot and converted in turn.
 //! 5. **Patches** (`patches`): old objects that stay where they are (unchanged types) and the
@@ -41,7 +42,7 @@ use upstare_meta::{CType, Conv, Module};
 
 use super::flat::Flat;
 use super::granules::{huge_pages, GranuleMap};
-use super::shape::{Count, Shape, ShapeId, Shapes, Target, Untyped};
+use super::shape::{Count, Shape, ShapeId, Shapes, Slot, Target, Untyped};
 use super::track::{self, Readable};
 use crate::plan::Relocator;
 
@@ -227,15 +228,17 @@ impl<'a> Heap<'a> {
         };
         let mut slots = Vec::new();
         let mut problem = None;
+        let ty = self
+            .old
+            .resolve(&upstare_meta::ctype::parse(&self.old.globals[g].ty));
+        let at = super::shape::Place { off: 0, hold: 0 };
         self.shapes
-            .hinted(hint, &[], layout, 0, 0, &mut slots, &mut problem);
+            .hinted(hint, &ty, &[], layout, 0, at, &mut slots, &mut problem);
         if let Some(p) = problem {
             self.errors.push(p);
         }
         for s in slots {
-            // SAFETY: the global is at least pointer-sized where a pointer hint applies.
-            let v = unsafe { word(addr + s.off as usize) };
-            self.reach(v, s.target, addr, Origin::Global(g));
+            self.visit_slot(addr, s, Origin::Global(g));
         }
         true
     }
@@ -260,13 +263,77 @@ impl<'a> Heap<'a> {
         let n = self.shapes.get(s).slots.len();
         for i in 0..n {
             let slot = self.shapes.get(s).slots[i];
-            // SAFETY: `addr` holds a value of shape `s`, whose slots lie inside it.
-            let v = unsafe { word(addr + slot.off as usize) };
             let o = match origin {
                 Origin::Other => Origin::Field(s, slot.off),
                 o => o,
             };
-            self.reach(v, slot.target, addr, o);
+            self.visit_slot(addr, slot, o);
+        }
+    }
+
+    /// One slot of the value at `addr`: its pointer followed, or for a `case`, the slots of
+    /// the arm whose condition holds for this object.
+    fn visit_slot(&mut self, addr: usize, slot: Slot, origin: Origin) {
+        if let Target::Case(c) = slot.target {
+            let Some(arm) = self.case_arm(addr, slot, c) else {
+                return;
+            };
+            let n = self.shapes.case(c).arms[arm].slots.len();
+            for i in 0..n {
+                let inner = self.shapes.case(c).arms[arm].slots[i];
+                self.visit_slot(addr, inner, origin);
+            }
+            return;
+        }
+        // SAFETY: `addr` holds a value whose slots lie inside it.
+        let v = unsafe { word(addr + slot.off as usize) };
+        self.reach(v, slot.target, addr + slot.hold as usize, origin);
+    }
+
+    /// The arm of `case` hint `c` that holds for the value at `addr` (None: no arm holds, or
+    /// a condition failed, which is an error of the update).
+    fn case_arm(&mut self, addr: usize, slot: Slot, c: u32) -> Option<usize> {
+        let layout = self.shapes.case(c).layout;
+        for a in 0..self.shapes.case(c).arms.len() {
+            let Some(cond) = self.shapes.case(c).arms[a].cond else {
+                return Some(a);
+            };
+            match self.hint_value(layout, cond, addr + slot.hold as usize) {
+                Ok(0) => {}
+                Ok(_) => return Some(a),
+                Err(e) => {
+                    self.errors.push(e);
+                    return None;
+                }
+            }
+        }
+        None
+    }
+
+    /// The plain pointer slots of the value at `addr` of shape `s`, with `case` arms chosen
+    /// for this object.
+    fn object_slots(&mut self, addr: usize, s: ShapeId, out: &mut Vec<Slot>) {
+        out.clear();
+        let n = self.shapes.get(s).slots.len();
+        for i in 0..n {
+            let slot = self.shapes.get(s).slots[i];
+            self.flatten_slot(addr, slot, out);
+        }
+    }
+
+    fn flatten_slot(&mut self, addr: usize, slot: Slot, out: &mut Vec<Slot>) {
+        match slot.target {
+            Target::Case(c) => {
+                let Some(arm) = self.case_arm(addr, slot, c) else {
+                    return;
+                };
+                let n = self.shapes.case(c).arms[arm].slots.len();
+                for i in 0..n {
+                    let inner = self.shapes.case(c).arms[arm].slots[i];
+                    self.flatten_slot(addr, inner, out);
+                }
+            }
+            _ => out.push(slot),
         }
     }
 
@@ -283,6 +350,8 @@ impl<'a> Heap<'a> {
             Target::Untyped(Untyped::Void) => self.untyped.push((v, origin)),
             Target::Untyped(Untyped::Char) => self.bytes.push((v, origin)),
             Target::Untyped(Untyped::Other) => {}
+            // Chosen per object by `visit_slot` before reaching here.
+            Target::Case(_) => {}
             Target::Typed { shape, count } => {
                 let count = match count {
                     Count::Block => None,
@@ -1100,12 +1169,20 @@ impl<'a> Heap<'a> {
             .filter_map(|b| b.shape.map(|s| (b.start, s, b.count())))
             .collect();
         regions.extend(self.kept_regions.iter().copied());
+        let mut chosen = Vec::new();
         for (start, s, count) in regions {
             let size = self.shapes.get(s).size as usize;
-            let slots = &self.shapes.get(s).slots;
+            let cases = self.shapes.get(s).has_cases;
             for k in 0..count as usize {
-                for slot in slots {
-                    let a = start + k * size + slot.off as usize;
+                let obj = start + k * size;
+                if cases {
+                    self.object_slots(obj, s, &mut chosen);
+                } else {
+                    chosen.clear();
+                    chosen.extend_from_slice(&self.shapes.get(s).slots);
+                }
+                for slot in &chosen {
+                    let a = obj + slot.off as usize;
                     // SAFETY: a slot of a kept, readable object.
                     let v = unsafe { word(a) };
                     let m = self.map(reloc, v)?;
@@ -1115,7 +1192,51 @@ impl<'a> Heap<'a> {
                 }
             }
         }
-        Ok(out)
+        match self.errors.first() {
+            Some(e) => Err(e.clone()),
+            None => Ok(out),
+        }
+    }
+
+    /// After the default conversion of a batch: in new objects whose type has `case` hints,
+    /// the pointers of the arm each object holds are mapped (the default copies a union's
+    /// bytes, knowing no member).
+    pub fn case_fixups(
+        &mut self,
+        batch: std::ops::Range<usize>,
+        reloc: &Relocator,
+    ) -> Result<(), String> {
+        let mut chosen = Vec::new();
+        for k in batch {
+            let job = self.job(k);
+            if !self.shapes.get(job.ty).has_cases {
+                continue;
+            }
+            let (os, ns) = (job.old_size as usize, job.new_size as usize);
+            for e in 0..job.count as usize {
+                let (old, new) = (job.old + e * os, job.new + e * ns);
+                self.object_slots(old, job.ty, &mut chosen);
+                for slot in &chosen {
+                    // SAFETY: a slot of the old object.
+                    let v = unsafe { word(old + slot.off as usize) };
+                    let m = self.map(reloc, v)?;
+                    let plan = self.plan_ref(job.ty);
+                    let Some(to) = inner_offset(&plan.conv, slot.off) else {
+                        return Err(format!(
+                            "a union member's pointer at offset {} of `{}` has no place in the new type",
+                            slot.off,
+                            self.type_name(job.ty)
+                        ));
+                    };
+                    // SAFETY: inside the new object, which the conversion just wrote.
+                    unsafe { ((new + to as usize) as *mut u64).write_unaligned(m) };
+                }
+            }
+        }
+        match self.errors.first() {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
     }
 
     /// Objects migrated and their new bytes.

@@ -9,9 +9,9 @@
 //! Layout hints of the spec (`upstare_dsl::checked::Layout`) replace a field's slots: `opaque`
 //! removes them, `string` and `fnptr` make the field a pointer that is relocated but not typed,
 //! `T*`, `T*[len]` and `T*[nul]` give a `void *` (or any pointer) its real pointee and count,
-//! generic parameters are substituted per use. A `case` hint (a union whose member depends on
-//! the object) is not supported by the traversal yet: a shape that needs one records the
-//! problem, and the update is refused when such an object is reached.
+//! generic parameters are substituted per use, and `case` (a union, or a `void *`, whose member
+//! depends on the object) becomes a slot whose arms are chosen per object by evaluating their
+//! conditions (compiled by the JIT) on the struct the hint belongs to.
 //!
 //! Pointers to `char`, `void`, functions and unread types are untyped: their values are still
 //! relocated (a pointer to a migrated object, a global or a function is rewritten whatever its
@@ -75,12 +75,35 @@ pub enum Target {
         shape: ShapeId,
         count: Count,
     },
+    /// A `case` hint (index into `Shapes::cases`): which arm's slots apply is decided per
+    /// object by the arms' conditions.
+    Case(u32),
 }
 
 #[derive(Debug, Clone, Copy)]
 pub struct Slot {
+    /// Where the pointer (or the union, for `Case`) is, from the start of the value.
     pub off: u64,
     pub target: Target,
+    /// Where the struct whose layout hint made this slot starts (hint expressions read it as
+    /// `old`), from the start of the value.
+    pub hold: u64,
+}
+
+/// The arms of one `case` hint.
+#[derive(Debug, Clone)]
+pub struct CaseShape {
+    /// The layout the hint belongs to (its expressions are that layout's `hint_exprs`).
+    pub layout: usize,
+    pub arms: Vec<CaseArmShape>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CaseArmShape {
+    /// The index of the arm's condition among the layout's expressions; `None` for `else`.
+    pub cond: Option<usize>,
+    /// The slots when this arm holds, offsets from the start of the value.
+    pub slots: Vec<Slot>,
 }
 
 #[derive(Debug)]
@@ -97,6 +120,8 @@ pub struct Shape {
     pub flexible: bool,
     /// Why the traversal cannot read this type (an unsupported hint), if it cannot.
     pub problem: Option<String>,
+    /// Whether a slot is a `case` (objects then need their conditions evaluated).
+    pub has_cases: bool,
 }
 
 /// Values nest; this bounds the recursion on corrupt metadata (a struct containing itself).
@@ -110,6 +135,7 @@ pub struct Shapes<'a> {
     layouts: &'a [Layout],
     by_key: HashMap<(CType, Vec<CType>), ShapeId>,
     shapes: Vec<Shape>,
+    cases: Vec<CaseShape>,
 }
 
 impl<'a> Shapes<'a> {
@@ -119,11 +145,16 @@ impl<'a> Shapes<'a> {
             layouts,
             by_key: HashMap::new(),
             shapes: Vec::new(),
+            cases: Vec::new(),
         }
     }
 
     pub fn get(&self, id: ShapeId) -> &Shape {
         &self.shapes[id.index()]
+    }
+
+    pub fn case(&self, i: u32) -> &CaseShape {
+        &self.cases[i as usize]
     }
 
     /// The shape of old type text `text` (a global's or a local's type).
@@ -147,6 +178,7 @@ impl<'a> Shapes<'a> {
             slots: Vec::new(),
             flexible: false,
             problem: None,
+            has_cases: false,
         });
         self.by_key.insert(key, id);
         let mut slots = Vec::new();
@@ -155,6 +187,7 @@ impl<'a> Shapes<'a> {
         slots.sort_by_key(|s| s.off);
         let flexible = self.flexible(t);
         let s = &mut self.shapes[id.index()];
+        s.has_cases = slots.iter().any(|x| matches!(x.target, Target::Case(_)));
         s.slots = slots;
         s.problem = problem;
         s.flexible = flexible;
@@ -211,7 +244,11 @@ impl<'a> Shapes<'a> {
         match &t {
             CType::Pointer(inner) => {
                 let target = self.pointee(inner);
-                out.push(Slot { off: base, target });
+                out.push(Slot {
+                    off: base,
+                    target,
+                    hold: base,
+                });
             }
             CType::Array(elem, Some(n)) => {
                 let Some(es) = self.old.size_of(elem).filter(|&s| s > 0) else {
@@ -229,6 +266,7 @@ impl<'a> Shapes<'a> {
                     out.extend(one.iter().map(|s| Slot {
                         off: base + k * es + s.off,
                         target: s.target,
+                        hold: base + k * es + s.hold,
                     }));
                 }
             }
@@ -259,7 +297,12 @@ impl<'a> Shapes<'a> {
                     match hint {
                         Some((_, layout, expr_base, hint)) => {
                             let (layout, eb, hint) = (*layout, *expr_base, (*hint).clone());
-                            self.hinted(&hint, args, layout, eb, base + off, out, problem);
+                            let ft = self.old.resolve(&upstare_meta::ctype::parse(&ty));
+                            let at = Place {
+                                off: base + off,
+                                hold: base,
+                            };
+                            self.hinted(&hint, &ft, args, layout, eb, at, out, problem);
                         }
                         None => {
                             let ft = upstare_meta::ctype::parse(&ty);
@@ -302,32 +345,34 @@ impl<'a> Shapes<'a> {
             })
     }
 
-    /// The slot a hinted value at `off` contributes.
+    /// The slots a hinted value of declared type `ty` at `at` contributes.
     #[allow(clippy::too_many_arguments)]
     pub fn hinted(
         &mut self,
         hint: &Hint,
+        ty: &CType,
         args: &[CType],
         layout: usize,
         expr: usize,
-        off: u64,
+        at: Place,
         out: &mut Vec<Slot>,
         problem: &mut Option<String>,
     ) {
+        let slot = |target| Slot {
+            off: at.off,
+            target,
+            hold: at.hold,
+        };
         match hint {
             Hint::Opaque => {}
             // `plain` on a global: relocated like any pointer (fields take their declared type
-            // before reaching here).
-            Hint::Str | Hint::FnPtr | Hint::Plain => out.push(Slot {
-                off,
-                target: Target::Untyped(Untyped::Other),
-            }),
+            // before reaching here; members of a `case` arm below).
+            Hint::Str | Hint::FnPtr | Hint::Plain => {
+                out.push(slot(Target::Untyped(Untyped::Other)))
+            }
             Hint::Ptr { pointee, len } => {
                 let Some((t, targs)) = self.pointee_type(pointee, args) else {
-                    out.push(Slot {
-                        off,
-                        target: Target::Untyped(Untyped::Other),
-                    });
+                    out.push(slot(Target::Untyped(Untyped::Other)));
                     return;
                 };
                 let shape = self.of(&t, &targs);
@@ -336,16 +381,61 @@ impl<'a> Shapes<'a> {
                     PtrLen::Count(_) => Count::Expr(layout, expr),
                     PtrLen::Nul => Count::Nul,
                 };
-                out.push(Slot {
-                    off,
-                    target: Target::Typed { shape, count },
-                });
+                out.push(slot(Target::Typed { shape, count }));
             }
-            Hint::Case(_) => {
-                *problem = Some(
-                    "a `case` layout hint (a union chosen per object) is not supported by the heap traversal yet"
-                        .into(),
-                );
+            Hint::Case(arms) => {
+                // The union's members, for arms that name one.
+                let members: Vec<(u64, String)> = self
+                    .old
+                    .record(ty)
+                    .map(|r| {
+                        self.old.types[r]
+                            .fields
+                            .iter()
+                            .map(|f| match f.layout {
+                                FieldLayout::Bytes { offset, .. } => (offset, f.ty.clone()),
+                                FieldLayout::Bits { .. } => (0, f.ty.clone()),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let mut next = expr;
+                let mut shaped = Vec::new();
+                for arm in arms {
+                    let cond = arm.cond.as_ref().map(|_| {
+                        next += 1;
+                        next - 1
+                    });
+                    let mut slots = Vec::new();
+                    let member = arm
+                        .member
+                        .and_then(|(i, _)| members.get(i as usize).cloned());
+                    match (&arm.hint, member) {
+                        (Hint::Plain, Some((moff, mty))) => {
+                            let t = upstare_meta::ctype::parse(&mty);
+                            self.slots(&t, args, at.off + moff, &mut slots, problem, 1);
+                        }
+                        (h, Some((moff, mty))) => {
+                            let t = self.old.resolve(&upstare_meta::ctype::parse(&mty));
+                            let place = Place {
+                                off: at.off + moff,
+                                hold: at.hold,
+                            };
+                            self.hinted(h, &t, args, layout, next, place, &mut slots, problem);
+                        }
+                        (h, None) => {
+                            self.hinted(h, ty, args, layout, next, at, &mut slots, problem);
+                        }
+                    }
+                    next += expr_count(&arm.hint);
+                    shaped.push(CaseArmShape { cond, slots });
+                }
+                let id = self.cases.len() as u32;
+                self.cases.push(CaseShape {
+                    layout,
+                    arms: shaped,
+                });
+                out.push(slot(Target::Case(id)));
             }
         }
     }
@@ -363,6 +453,14 @@ impl<'a> Shapes<'a> {
             }
         }
     }
+}
+
+/// Where a hinted value is: its offset, and the offset of the struct whose layout hint it is
+/// (both from the start of the value being shaped).
+#[derive(Debug, Clone, Copy)]
+pub struct Place {
+    pub off: u64,
+    pub hold: u64,
 }
 
 /// How many hint expressions a hint holds (the JIT's pre-order: a `[len]` count, each case

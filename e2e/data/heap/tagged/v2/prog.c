@@ -1,0 +1,62 @@
+/* heap/tagged, version 2: items gain `weight`, which must be zero after the update; the
+ * ids reached through the unions must be those of version 1. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct item {
+    long weight;
+    long id;
+};
+
+union payload {
+    long num;
+    struct item *ref;
+};
+
+struct value {
+    int kind;
+    union payload u;
+};
+
+struct value *values;
+
+static void check(void)
+{
+    long nums = 0, ids = 0, weights = 0;
+    for (int i = 0; i < 100; i++) {
+        if (values[i].kind == 0)
+            nums += values[i].u.num;
+        else
+        {
+            ids += values[i].u.ref->id;
+            weights += values[i].u.ref->weight;
+        }
+    }
+    printf("v2 tagged nums=%ld ids=%ld weights=%ld\n", nums, ids, weights);
+    fflush(stdout);
+}
+
+int main(void)
+{
+    values = calloc(100, sizeof *values);
+    for (int i = 0; i < 100; i++) {
+        values[i].kind = i % 2;
+        if (i % 2 == 0) {
+            values[i].u.num = i;
+        } else {
+            values[i].u.ref = malloc(sizeof(struct item));
+            values[i].u.ref->id = 1000 + i;
+        }
+    }
+    printf("ready\n");
+    check();
+    char line[64];
+    while (fgets(line, sizeof line, stdin)) {
+        if (strncmp(line, "check", 5) == 0)
+            check();
+        else if (strncmp(line, "quit", 4) == 0)
+            return 0;
+    }
+    return 0;
+}
