@@ -227,16 +227,12 @@ impl<'a> Heap<'a> {
             return false;
         };
         let mut slots = Vec::new();
-        let mut problem = None;
         let ty = self
             .old
             .resolve(&upstare_meta::ctype::parse(&self.old.globals[g].ty));
         let at = super::shape::Place { off: 0, hold: 0 };
         self.shapes
-            .hinted(hint, &ty, &[], layout, 0, at, &mut slots, &mut problem);
-        if let Some(p) = problem {
-            self.errors.push(p);
-        }
+            .hinted(hint, &ty, &[], layout, 0, at, &mut slots);
         for s in slots {
             self.visit_slot(addr, s, Origin::Global(g));
         }
@@ -594,12 +590,6 @@ impl<'a> Heap<'a> {
                 )
             };
             let size = self.shapes.get(s).size as usize;
-            if let Some(p) = &self.shapes.get(s).problem {
-                let p = p.clone();
-                self.errors
-                    .push(format!("heap objects of `{}`: {p}", self.shapes.get(s).ty));
-                continue;
-            }
             for k in 0..count as usize {
                 self.scan_value(start + k * size, s, Origin::Other);
             }

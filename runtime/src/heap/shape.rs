@@ -118,8 +118,6 @@ pub struct Shape {
     pub slots: Vec<Slot>,
     /// A struct ending in a flexible array member: one object per block, the rest its array.
     pub flexible: bool,
-    /// Why the traversal cannot read this type (an unsupported hint), if it cannot.
-    pub problem: Option<String>,
     /// Whether a slot is a `case` (objects then need their conditions evaluated).
     pub has_cases: bool,
 }
@@ -177,19 +175,16 @@ impl<'a> Shapes<'a> {
             record: self.old.record(t),
             slots: Vec::new(),
             flexible: false,
-            problem: None,
             has_cases: false,
         });
         self.by_key.insert(key, id);
         let mut slots = Vec::new();
-        let mut problem = None;
-        self.slots(t, args, 0, &mut slots, &mut problem, 0);
+        self.slots(t, args, 0, &mut slots, 0);
         slots.sort_by_key(|s| s.off);
         let flexible = self.flexible(t);
         let s = &mut self.shapes[id.index()];
         s.has_cases = slots.iter().any(|x| matches!(x.target, Target::Case(_)));
         s.slots = slots;
-        s.problem = problem;
         s.flexible = flexible;
         id
     }
@@ -228,15 +223,7 @@ impl<'a> Shapes<'a> {
         }
     }
 
-    fn slots(
-        &mut self,
-        t: &CType,
-        args: &[CType],
-        base: u64,
-        out: &mut Vec<Slot>,
-        problem: &mut Option<String>,
-        depth: usize,
-    ) {
+    fn slots(&mut self, t: &CType, args: &[CType], base: u64, out: &mut Vec<Slot>, depth: usize) {
         if depth > MAX_DEPTH || out.len() > MAX_SLOTS {
             return;
         }
@@ -255,7 +242,7 @@ impl<'a> Shapes<'a> {
                     return;
                 };
                 let mut one = Vec::new();
-                self.slots(elem, args, 0, &mut one, problem, depth + 1);
+                self.slots(elem, args, 0, &mut one, depth + 1);
                 if one.is_empty() {
                     return;
                 }
@@ -302,11 +289,11 @@ impl<'a> Shapes<'a> {
                                 off: base + off,
                                 hold: base,
                             };
-                            self.hinted(&hint, &ft, args, layout, eb, at, out, problem);
+                            self.hinted(&hint, &ft, args, layout, eb, at, out);
                         }
                         None => {
                             let ft = upstare_meta::ctype::parse(&ty);
-                            self.slots(&ft, args, base + off, out, problem, depth + 1);
+                            self.slots(&ft, args, base + off, out, depth + 1);
                         }
                     }
                 }
@@ -356,7 +343,6 @@ impl<'a> Shapes<'a> {
         expr: usize,
         at: Place,
         out: &mut Vec<Slot>,
-        problem: &mut Option<String>,
     ) {
         let slot = |target| Slot {
             off: at.off,
@@ -413,7 +399,7 @@ impl<'a> Shapes<'a> {
                     match (&arm.hint, member) {
                         (Hint::Plain, Some((moff, mty))) => {
                             let t = upstare_meta::ctype::parse(&mty);
-                            self.slots(&t, args, at.off + moff, &mut slots, problem, 1);
+                            self.slots(&t, args, at.off + moff, &mut slots, 1);
                         }
                         (h, Some((moff, mty))) => {
                             let t = self.old.resolve(&upstare_meta::ctype::parse(&mty));
@@ -421,10 +407,10 @@ impl<'a> Shapes<'a> {
                                 off: at.off + moff,
                                 hold: at.hold,
                             };
-                            self.hinted(h, &t, args, layout, next, place, &mut slots, problem);
+                            self.hinted(h, &t, args, layout, next, place, &mut slots);
                         }
                         (h, None) => {
-                            self.hinted(h, ty, args, layout, next, at, &mut slots, problem);
+                            self.hinted(h, ty, args, layout, next, at, &mut slots);
                         }
                     }
                     next += expr_count(&arm.hint);
