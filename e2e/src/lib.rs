@@ -1008,3 +1008,29 @@ mod tests {
         assert!(t.timed_out && t.elapsed < Duration::from_secs(3), "{t:?}");
     }
 }
+
+/// Small helpers the benchmark programs share (`src/bin/bench_*.rs`).
+pub mod bench {
+    /// The comma-separated numbers after `name` on the command line, or `default`.
+    pub fn arg_list(args: &[String], name: &str, default: &[u64]) -> Vec<u64> {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+            .unwrap_or_else(|| default.to_vec())
+    }
+
+    /// The `q` quantile of `v` (sorted in place); 0 for no values.
+    pub fn quantile(v: &mut [u64], q: f64) -> u64 {
+        v.sort_unstable();
+        if v.is_empty() {
+            return 0;
+        }
+        v[((v.len() - 1) as f64 * q).round() as usize]
+    }
+
+    /// Microseconds as milliseconds with three decimals.
+    pub fn ms(us: u64) -> String {
+        format!("{:.3}", us as f64 / 1000.0)
+    }
+}

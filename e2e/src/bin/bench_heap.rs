@@ -19,31 +19,12 @@
 use std::path::Path;
 use std::time::Duration;
 
+use upstare_e2e::bench::{arg_list, ms, quantile};
 use upstare_e2e::live::{build, Live};
 use upstare_e2e::WorkDir;
 
 /// Issue 6's target for migrating objects, per second.
 const TARGET_PER_S: f64 = 10_000_000.0;
-
-fn arg_list(args: &[String], name: &str, default: &[u64]) -> Vec<u64> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-        .unwrap_or_else(|| default.to_vec())
-}
-
-fn quantile(v: &mut [u64], q: f64) -> u64 {
-    v.sort_unstable();
-    if v.is_empty() {
-        return 0;
-    }
-    v[((v.len() - 1) as f64 * q).round() as usize]
-}
-
-fn ms(us: u64) -> String {
-    format!("{:.3}", us as f64 / 1000.0)
-}
 
 /// A `/proc/PID/status` field in kB (`VmRSS`, `VmHWM`), 0 when unreadable.
 fn vm_kb(pid: u32, key: &str) -> u64 {
